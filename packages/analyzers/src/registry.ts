@@ -1,0 +1,9 @@
+import type { Analyzer } from './analyzer.js';
+
+/**
+ * The built-in analysers, in the order they run. Adding an analyser: a folder under src/, an object that
+ * implements Analyzer, one line here, and a fixture test beside it.
+ */
+export const BUILTIN_ANALYZERS: readonly Analyzer[] = [
+  // Each analyser adds itself here, e.g. hashesAnalyzer, stringsAnalyzer, iocAnalyzer, peAnalyzer...
+];
