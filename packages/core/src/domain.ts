@@ -63,7 +63,16 @@ export interface Indicator {
   readonly value: string;
   /** Where it was seen: string offset, config field... */
   readonly context?: string;
+  /** Qualifiers that lower an indicator's weight without dropping it (see INDICATOR_FLAGS). */
+  readonly flags?: readonly IndicatorFlag[];
 }
+
+/**
+ * `reserved`: special-use name or address (example.com, *.test, localhost, loopback, documentation and
+ * multicast ranges...). `private`: RFC 1918 / CGNAT / unique-local address, meaningful inside one network only.
+ */
+export const INDICATOR_FLAGS = ['reserved', 'private'] as const;
+export type IndicatorFlag = (typeof INDICATOR_FLAGS)[number];
 
 export type ResultStatus = 'ok' | 'error' | 'skipped';
 

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: { status: 404, retryable: false },
   CONFLICT: { status: 409, retryable: false },
   SAMPLE_TOO_LARGE: { status: 413, retryable: false },
+  /** A request body (not a sample upload) over the server's limit. */
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   EMPTY_SAMPLE: { status: 400, retryable: false },
   UNSUPPORTED_INPUT: { status: 415, retryable: false },
   MALFORMED_INPUT: { status: 422, retryable: false },

@@ -1,8 +1,20 @@
 import type { Command } from 'commander';
+import { registerAnalyze } from './analyze.js';
+import { registerJobs } from './jobs.js';
+import { registerSearch } from './search.js';
+import { registerServe } from './serve.js';
+import { registerSubmit } from './submit.js';
+import { registerToken } from './token.js';
 
 /** Each command module exports one `register(program)`; adding a command is one file and one line here. */
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   // e.g. registerServe, registerAnalyze, registerSubmit, registerSearch, registerToken, registerCs
+  registerServe,
+  registerAnalyze,
+  registerSubmit,
+  registerSearch,
+  registerToken,
+  registerJobs,
 ];

@@ -1,4 +1,6 @@
+import type { Kysely, Transaction } from 'kysely';
 import type { JobState } from '@malpipe/core';
+import type { Schema } from '../database/schema.js';
 import type { JobName, Jobs } from './jobs.js';
 
 export interface EnqueueOptions {
@@ -58,4 +60,31 @@ export interface JobQueue {
   /** Puts a dead or failed job back in the queue with its attempts reset. */
   retry(id: string): Promise<void>;
   counts(): Promise<Readonly<Record<JobName, Readonly<Record<JobState, number>>>>>;
+}
+
+/** Enqueues within an open transaction; see TransactionalJobQueue.transaction. */
+export type TransactionEnqueue = <N extends JobName>(name: N, payload: Jobs[N], options?: EnqueueOptions) => Promise<string>;
+
+/**
+ * A JobQueue whose jobs live in the metadata database (SqliteJobQueue), so a job can be enqueued in the same
+ * transaction as the rows it refers to: "insert the analysis row + enqueue its job" either both commit or
+ * neither does, and a crash between them loses nothing.
+ *
+ * @example
+ * const id = await queue.transaction(async (trx, enqueue) => {
+ *   await trx.insertInto('analyses').values(row).execute();
+ *   await enqueue('analyze-sample', { analysisId: row.id });
+ *   return row.id;
+ * }); // committed, and local workers woken
+ */
+export interface TransactionalJobQueue extends JobQueue {
+  /** Runs `work` in one database transaction; wakes local workers after it commits. */
+  transaction<T>(work: (trx: Transaction<Schema>, enqueue: TransactionEnqueue) => Promise<T>): Promise<T>;
+  /**
+   * Inserts the job through `trx` (a Kysely transaction the caller opened). Local workers see it on their next
+   * poll; call `wake()` after the commit for immediate pick-up.
+   */
+  enqueueInTransaction<N extends JobName>(trx: Kysely<Schema>, name: N, payload: Jobs[N], options?: EnqueueOptions): Promise<string>;
+  /** Makes local workers look for jobs now. */
+  wake(): void;
 }

@@ -8,3 +8,14 @@ export interface Jobs {
 }
 
 export type JobName = keyof Jobs;
+
+// Record<JobName, true> fails to compile until a new job name is added here too, so the runtime list below
+// (used by counts() and to refuse unknown names) can never lag behind `Jobs`.
+const JOB_NAME_SET: Readonly<Record<JobName, true>> = { 'analyze-sample': true };
+
+/** Every job name, at run time. */
+export const JOB_NAMES = Object.freeze(Object.keys(JOB_NAME_SET)) as readonly JobName[];
+
+export function isJobName(value: string): value is JobName {
+  return Object.hasOwn(JOB_NAME_SET, value);
+}

@@ -1,0 +1,268 @@
+import type { Analyzer, AnalyzerLimits, AnalyzerOutput, ChildSample, SampleFacts } from '@malpipe/analyzers';
+import type { Indicator } from '@malpipe/core';
+import { AppError, INDICATOR_TYPES, isAppError } from '@malpipe/core';
+import type { Database } from '../database/database.js';
+import type { SandboxInput, SandboxOutcome } from '../sandbox/sandbox-protocol.js';
+import type { SandboxRunRequest } from '../sandbox/analyzer-sandbox.js';
+import { sampleKey, type ObjectStore } from '../storage/object-store.js';
+import { addSampleTags, findSampleRow, loadSample, setSampleFuzzyHashes } from '../samples/sample-repository.js';
+import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
+import {
+  findCachedResult,
+  getAnalysis,
+  markAnalysisFinished,
+  markAnalysisRunning,
+  storeIndicators,
+  storeResult,
+  storeYaraMatches,
+  type Analysis,
+  type ResultKey,
+  type YaraMatchRecord,
+} from './analysis-repository.js';
+
+/** Where analysers run: the sandbox pool in production, anything with the same `run` in tests. */
+export interface AnalyzerRunner {
+  run(request: SandboxRunRequest): Promise<SandboxOutcome>;
+}
+
+export interface RunAnalysisDeps {
+  readonly db: Database;
+  readonly store: ObjectStore;
+  readonly runner: AnalyzerRunner;
+  /** Used for `accepts`, `version` and `usesRuleset`; they run inside the runner. */
+  readonly analyzers: readonly Analyzer[];
+  /** Version of the active YARA ruleset, or null when none is loaded. */
+  readonly rulesetVersion: string | null;
+  readonly limits: AnalyzerLimits;
+  /** Stores a child sample and queues its analysis (submitSample with the platform's deps). */
+  readonly submitChild: (input: SubmitSampleInput) => Promise<SubmitSampleResult>;
+  /** Read cap when the store has no local path and the bytes travel to the sandbox. */
+  readonly maxSampleBytes: number;
+  readonly now?: () => Date;
+}
+
+export interface AnalyzerRunSummary {
+  readonly analyzer: string;
+  readonly status: 'ok' | 'error' | 'cached';
+  readonly errorCode?: string;
+}
+
+export interface AnalysisOutcome {
+  readonly analysisId: string;
+  readonly sha256: string;
+  readonly state: 'completed' | 'failed';
+  readonly analyzers: readonly AnalyzerRunSummary[];
+  /** Analysis ids of the children queued by this run. */
+  readonly childAnalysisIds: readonly string[];
+}
+
+/**
+ * The `analyze-sample` job handler. Idempotent under at-least-once delivery: a finished analysis is left
+ * alone, results already stored under their cache key are not recomputed (with `force`, results stored
+ * since this analysis was created count as done), children are deduplicated per parent analysis.
+ */
+export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Promise<AnalysisOutcome> {
+  const now = (): string => (deps.now?.() ?? new Date()).toISOString();
+  const analysis = await getAnalysis(deps.db, analysisId);
+  if (analysis.state === 'completed' || analysis.state === 'failed') {
+    return { analysisId, sha256: analysis.sha256, state: analysis.state, analyzers: [], childAnalysisIds: [] };
+  }
+  await markAnalysisRunning(deps.db, analysisId, now());
+
+  const row = await findSampleRow(deps.db, analysis.sha256);
+  if (row === null) return fail(deps, analysis, new AppError('SAMPLE_NOT_FOUND', `sample ${analysis.sha256} is not in the database`), now());
+  const sample = await loadSample(deps.db, row);
+  const facts: SampleFacts = { sha256: sample.sha256, size: sample.size, fileType: sample.fileType, fileNames: sample.fileNames, depth: analysis.depth };
+
+  let input: SandboxInput;
+  try {
+    input = await sampleInput(deps, analysis.sha256);
+  } catch (error) {
+    if (isAppError(error) && !error.retryable) return fail(deps, analysis, error, now());
+    throw error;
+  }
+
+  const selected = deps.analyzers.filter((analyzer) => safeAccepts(analyzer, facts));
+  const summaries = await Promise.all(selected.map((analyzer) => runOne(deps, analysis, facts, input, analyzer, now)));
+  const childAnalysisIds = summaries.flatMap((s) => s.childAnalysisIds);
+
+  const ran = summaries.filter((s) => s.summary.status !== 'cached');
+  const firstError = ran.find((s) => s.summary.status === 'error')?.summary;
+  // "Failed" means nothing useful came out: every analyser that ran ended in an error.
+  const failedEntirely = ran.length > 0 && firstError !== undefined && ran.every((s) => s.summary.status === 'error') && !summaries.some((s) => s.summary.status === 'cached');
+  if (failedEntirely) {
+    await markAnalysisFinished(deps.db, analysisId, { state: 'failed', errorCode: firstError.errorCode ?? 'ANALYZER_FAILED', errorMessage: 'every analyser failed' }, now());
+  } else {
+    await markAnalysisFinished(deps.db, analysisId, { state: 'completed' }, now());
+  }
+  return { analysisId, sha256: analysis.sha256, state: failedEntirely ? 'failed' : 'completed', analyzers: summaries.map((s) => s.summary), childAnalysisIds };
+}
+
+/** Marks an analysis failed with the error's code (used for non-retryable failures and dead jobs). */
+export async function failAnalysis(db: Database, analysisId: string, error: AppError, now = new Date()): Promise<void> {
+  await markAnalysisFinished(db, analysisId, { state: 'failed', errorCode: error.code, errorMessage: error.message }, now.toISOString());
+}
+
+async function fail(deps: RunAnalysisDeps, analysis: Analysis, error: AppError, now: string): Promise<AnalysisOutcome> {
+  await markAnalysisFinished(deps.db, analysis.id, { state: 'failed', errorCode: error.code, errorMessage: error.message }, now);
+  return { analysisId: analysis.id, sha256: analysis.sha256, state: 'failed', analyzers: [], childAnalysisIds: [] };
+}
+
+function safeAccepts(analyzer: Analyzer, facts: SampleFacts): boolean {
+  try {
+    return analyzer.accepts(facts);
+  } catch {
+    // A filter that throws on odd facts is treated as "not for this sample" rather than failing the analysis.
+    return false;
+  }
+}
+
+async function sampleInput(deps: RunAnalysisDeps, sha256: string): Promise<SandboxInput> {
+  const key = sampleKey(sha256);
+  const path = deps.store.localPath(key);
+  if (path !== null) {
+    if (!(await deps.store.has(key))) throw new AppError('OBJECT_NOT_FOUND', `the bytes of sample ${sha256} are missing from the object store`);
+    return { path };
+  }
+  return { bytes: await deps.store.getBytes(key, deps.maxSampleBytes) };
+}
+
+function resultKey(analyzer: Analyzer, sha256: string, rulesetVersion: string | null): ResultKey {
+  return {
+    sha256,
+    analyzer: analyzer.name,
+    analyzerVersion: analyzer.version,
+    rulesetVersion: analyzer.usesRuleset === true ? (rulesetVersion ?? '') : '',
+  };
+}
+
+interface OneRun {
+  readonly summary: AnalyzerRunSummary;
+  readonly childAnalysisIds: readonly string[];
+}
+
+async function runOne(
+  deps: RunAnalysisDeps,
+  analysis: Analysis,
+  facts: SampleFacts,
+  input: SandboxInput,
+  analyzer: Analyzer,
+  now: () => string,
+): Promise<OneRun> {
+  const key = resultKey(analyzer, analysis.sha256, deps.rulesetVersion);
+  const cached = await findCachedResult(deps.db, key);
+  if (cached !== null && (!analysis.force || cached.createdAt >= analysis.createdAt)) {
+    return { summary: { analyzer: analyzer.name, status: 'cached' }, childAnalysisIds: [] };
+  }
+  const outcome = await deps.runner.run({
+    analyzer: analyzer.name,
+    input,
+    facts,
+    archivePasswords: analysis.options.archivePasswords,
+    limits: deps.limits,
+  });
+
+  if (outcome.status === 'error') {
+    await storeResult(
+      deps.db,
+      key,
+      { status: 'error', result: null, warnings: [], errorCode: outcome.code, errorMessage: outcome.message, durationMs: outcome.durationMs },
+      now(),
+      analysis.force,
+    );
+    return { summary: { analyzer: analyzer.name, status: 'error', errorCode: outcome.code }, childAnalysisIds: [] };
+  }
+
+  const output = outcome.output;
+  const warnings = [...(output.warnings ?? [])];
+  const childAnalysisIds = await storeChildren(deps, analysis, analyzer.name, output.children ?? [], warnings);
+  const indicators = validIndicators(output.indicators ?? [], deps.limits.maxIndicators, warnings);
+  const yaraMatches = analyzer.usesRuleset === true ? extractYaraMatches(output.result) : [];
+
+  await deps.db.transaction().execute(async (trx) => {
+    const stamp = now();
+    await storeResult(
+      trx,
+      key,
+      { status: 'ok', result: output.result, warnings, errorCode: null, errorMessage: null, durationMs: outcome.durationMs },
+      stamp,
+      analysis.force,
+    );
+    await storeIndicators(trx, analysis.sha256, analyzer.name, indicators, stamp);
+    if (analyzer.usesRuleset === true && deps.rulesetVersion !== null) await storeYaraMatches(trx, analysis.sha256, deps.rulesetVersion, yaraMatches);
+    if ((output.tags ?? []).length > 0) await addSampleTags(trx, analysis.sha256, (output.tags ?? []).map((t) => t.toLowerCase()).slice(0, 64));
+    await setSampleFuzzyHashes(trx, analysis.sha256, fuzzyHashesOf(output));
+  });
+  return { summary: { analyzer: analyzer.name, status: 'ok' }, childAnalysisIds };
+}
+
+async function storeChildren(
+  deps: RunAnalysisDeps,
+  analysis: Analysis,
+  analyzerName: string,
+  children: readonly ChildSample[],
+  warnings: string[],
+): Promise<readonly string[]> {
+  if (children.length === 0) return [];
+  if (analysis.depth + 1 > deps.limits.maxDepth) {
+    warnings.push(`${children.length} child sample(s) not analysed: depth ${analysis.depth + 1} exceeds the limit of ${deps.limits.maxDepth}`);
+    return [];
+  }
+  if (children.length > deps.limits.maxChildren) {
+    warnings.push(`only the first ${deps.limits.maxChildren} of ${children.length} child samples were kept`);
+  }
+  const ids: string[] = [];
+  for (const child of children.slice(0, deps.limits.maxChildren)) {
+    try {
+      const submitted = await deps.submitChild({
+        content: child.bytes,
+        fileName: child.name,
+        source: 'extracted',
+        archivePasswords: analysis.options.archivePasswords,
+        force: analysis.force,
+        requestedBy: analysis.options.requestedBy,
+        parent: { analysisId: analysis.id, sha256: analysis.sha256, relation: child.relation, analyzer: analyzerName, detail: child.detail },
+      });
+      ids.push(submitted.analysisId);
+    } catch (error) {
+      // An empty or oversized member is a fact about the archive, not a failure of the analysis.
+      if (!isAppError(error) || error.retryable) throw error;
+      warnings.push(`child ${child.detail ?? child.name ?? '?'} not stored: ${error.code}: ${error.message}`);
+    }
+  }
+  return ids;
+}
+
+function validIndicators(indicators: readonly Indicator[], max: number, warnings: string[]): readonly Indicator[] {
+  const valid = indicators.filter(
+    (i) => (INDICATOR_TYPES as readonly string[]).includes(i.type) && typeof i.value === 'string' && i.value !== '' && i.value.length <= 2048,
+  );
+  if (valid.length > max) warnings.push(`only the first ${max} of ${valid.length} indicators were stored`);
+  return valid.slice(0, max);
+}
+
+function fuzzyHashesOf(output: AnalyzerOutput): { ssdeep?: string | null; tlsh?: string | null; imphash?: string | null } {
+  const result = output.result;
+  if (typeof result !== 'object' || result === null) return {};
+  const record = result as Record<string, unknown>;
+  const pick = (name: string): string | null => (typeof record[name] === 'string' ? record[name] : null);
+  return { ssdeep: pick('ssdeep'), tlsh: pick('tlsh'), imphash: pick('imphash') };
+}
+
+/** Reads `{ matches: [{ rule, namespace, tags }] }` (or a bare array) from a ruleset analyser's result. */
+function extractYaraMatches(result: unknown): readonly YaraMatchRecord[] {
+  const list: unknown = Array.isArray(result) ? result : typeof result === 'object' && result !== null ? (result as { matches?: unknown }).matches : null;
+  if (!Array.isArray(list)) return [];
+  const matches: YaraMatchRecord[] = [];
+  for (const item of list as unknown[]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const { rule, namespace, tags } = item as { rule?: unknown; namespace?: unknown; tags?: unknown };
+    if (typeof rule !== 'string') continue;
+    matches.push({
+      rule,
+      namespace: typeof namespace === 'string' ? namespace : 'default',
+      tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+    });
+  }
+  return matches;
+}

@@ -1,0 +1,248 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { DEFAULT_LIMITS, type Analyzer, type AnalyzerLimits } from '@malpipe/analyzers';
+import { BUILTIN_ANALYZERS } from '@malpipe/analyzers/registry';
+import { identifyFile } from '@malpipe/analyzers/identify/identify-file';
+import { isAppError, toAppError } from '@malpipe/core';
+import { createYaraEngine, DEFAULT_RULES_DIR, loadOrCompileRules, loadRulesetFromDirectory } from '@malpipe/yara-engine';
+import type { Config } from './config.js';
+import { createDatabase } from './database/create-database.js';
+import type { Database } from './database/database.js';
+import { createJobQueue } from './queue/sqlite-job-queue.js';
+import type { TransactionalJobQueue } from './queue/job-queue.js';
+import { createObjectStore } from './storage/create-object-store.js';
+import type { ObjectStore } from './storage/object-store.js';
+import { AnalyzerSandbox } from './sandbox/analyzer-sandbox.js';
+import type { SandboxYaraSpec } from './sandbox/sandbox-protocol.js';
+import { submitSample, type SubmitSampleDeps, type SubmitSampleInput, type SubmitSampleResult } from './samples/submit-sample.js';
+import { failAnalysis, runAnalysis, type AnalysisOutcome, type RunAnalysisDeps } from './analyses/run-analysis.js';
+import { getAnalysisStatus, getSampleReport } from './analyses/get-sample-report.js';
+import { recoverAnalyses, sqliteJobStates, type RecoveryReport } from './analyses/recover-analyses.js';
+import type { HttpServices } from './http/http-services.js';
+
+/** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
+export const ANALYSIS_MAX_ATTEMPTS = 3;
+
+export interface PlatformOptions {
+  readonly logger?: Logger;
+  /** Without `logger`: log to stderr instead of stdout (the CLI keeps stdout for results). */
+  readonly logToStderr?: boolean;
+  readonly limits?: Partial<AnalyzerLimits>;
+  /** Test-only analysers: module paths loaded by sandbox children, and the same objects for `accepts`. */
+  readonly extraAnalyzers?: { readonly modules: readonly string[]; readonly analyzers: readonly Analyzer[] };
+  /** Disables YARA entirely (tests that do not need it start faster). */
+  readonly yara?: boolean;
+  /** Job lease of the embedded queue; short leases re-run a dead worker's jobs sooner. Default 10 s. */
+  readonly leaseMs?: number;
+  readonly pollIntervalMs?: number;
+}
+
+export interface ActiveRuleset {
+  readonly engine: 'libyara' | 'yara-x';
+  readonly version: string;
+  readonly rulesDir: string;
+  readonly ruleFiles: number;
+}
+
+export interface PlatformServices {
+  submitSample(input: SubmitSampleInput): Promise<SubmitSampleResult>;
+  runAnalysis(analysisId: string): Promise<AnalysisOutcome>;
+  getSampleReport: (hash: string) => ReturnType<typeof getSampleReport>;
+  getAnalysis: (id: string) => ReturnType<typeof getAnalysisStatus>;
+}
+
+/** Everything a role needs, wired once. Only `close()` releases it. */
+export interface Platform {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly store: ObjectStore;
+  readonly queue: TransactionalJobQueue;
+  readonly sandbox: AnalyzerSandbox;
+  readonly analyzers: readonly Analyzer[];
+  readonly ruleset: ActiveRuleset | null;
+  readonly limits: AnalyzerLimits;
+  readonly services: PlatformServices;
+  /** The services in the shape the HTTP API takes. */
+  readonly httpServices: HttpServices;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the only place that picks implementations (database, object store, queue, YARA
+ * engine, sandbox) and wires the services. Starts no workers and no listener; see `startWorkers` and main.ts.
+ */
+export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(options.logToStderr === true ? 2 : 1));
+  await mkdir(config.dataDir, { recursive: true });
+  const db = await createDatabase(config.databaseUrl);
+  const closers: (() => Promise<void>)[] = [() => db.destroy()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => logger.error({ err: error }, 'close failed'));
+    }
+  };
+  try {
+    const store = createObjectStore(config.storeUrl);
+    const queue = createJobQueue(config.queueUrl, db, {
+      leaseMs: options.leaseMs ?? 10_000,
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+      defaultMaxAttempts: ANALYSIS_MAX_ATTEMPTS,
+      logger: logger.child({ component: 'queue' }),
+    });
+    closers.push(() => queue.close(5_000));
+
+    const ruleset = options.yara === false ? null : await prepareRuleset(config, logger);
+    const yaraSpec: SandboxYaraSpec | null =
+      ruleset === null
+        ? null
+        : {
+            version: ruleset.version,
+            engine: ruleset.engine,
+            compiledPath: ruleset.engine === 'libyara' ? compiledRulesPath(config, ruleset.version) : null,
+            rulesDir: ruleset.rulesDir,
+          };
+    const sandbox = new AnalyzerSandbox({
+      size: config.worker.concurrency,
+      timeoutMs: config.worker.analyzerTimeoutMs,
+      memoryMb: config.worker.analyzerMemoryMb,
+      extraAnalyzerModules: options.extraAnalyzers?.modules ?? [],
+      yara: yaraSpec,
+    });
+    closers.push(() => sandbox.close());
+
+    const analyzers = [...BUILTIN_ANALYZERS, ...(options.extraAnalyzers?.analyzers ?? [])];
+    const limits: AnalyzerLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    const enqueueAnalysis = async (trx: Database, analysisId: string): Promise<void> => {
+      await queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, { maxAttempts: ANALYSIS_MAX_ATTEMPTS });
+    };
+    const submitDeps: SubmitSampleDeps = {
+      db,
+      store,
+      enqueueAnalysis,
+      identify: (bytes, fileName) => identifyFile(bytes, fileName ?? undefined),
+      uploadLimitBytes: config.http.uploadLimitBytes,
+      tmpDir: join(config.dataDir, 'tmp'),
+      defaultArchivePasswords: config.archivePasswords,
+    };
+    const submit = async (input: SubmitSampleInput): Promise<SubmitSampleResult> => {
+      const result = await submitSample(submitDeps, input);
+      queue.wake();
+      return result;
+    };
+    const runDeps: RunAnalysisDeps = {
+      db,
+      store,
+      runner: sandbox,
+      analyzers,
+      rulesetVersion: ruleset?.version ?? null,
+      limits,
+      submitChild: submit,
+      maxSampleBytes: config.http.uploadLimitBytes,
+    };
+    const services: PlatformServices = {
+      submitSample: submit,
+      runAnalysis: (analysisId) => runAnalysis(runDeps, analysisId),
+      getSampleReport: (hash) => getSampleReport(db, hash),
+      getAnalysis: (id) => getAnalysisStatus(db, id),
+    };
+    const httpServices: HttpServices = {
+      db,
+      store,
+      queue,
+      submitSample: (upload) =>
+        submit({
+          content: upload.content,
+          fileName: upload.fileName,
+          source: upload.source,
+          tags: upload.tags,
+          archivePasswords: upload.passwords.length > 0 ? upload.passwords : config.archivePasswords,
+          force: upload.force,
+          requestedBy: upload.submittedBy,
+        }),
+      getSampleReport: services.getSampleReport,
+      getAnalysis: services.getAnalysis,
+    };
+    return {
+      config,
+      logger,
+      db,
+      store,
+      queue,
+      sandbox,
+      analyzers,
+      ruleset,
+      limits,
+      services,
+      httpServices,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+function compiledRulesPath(config: Config, version: string): string {
+  return join(config.dataDir, 'rules', `${version}.yarc`);
+}
+
+/**
+ * Loads the active ruleset and, with libyara, compiles it once here and saves it for the sandbox children.
+ * A broken ruleset stops start-up (YARA_COMPILE_FAILED) rather than silently scanning with nothing.
+ */
+async function prepareRuleset(config: Config, logger: Logger): Promise<ActiveRuleset> {
+  const rulesDir = config.yara.rulesDir ?? DEFAULT_RULES_DIR;
+  const engine = await createYaraEngine(config.yara.engine);
+  const ruleset = await loadRulesetFromDirectory(rulesDir);
+  if (engine.name === 'libyara') {
+    const rules = await loadOrCompileRules(engine, ruleset, compiledRulesPath(config, ruleset.version));
+    rules.dispose();
+  } else {
+    // Children compile for themselves; compiling here too reports a broken ruleset at start-up.
+    (await engine.compile(ruleset.sources)).dispose();
+  }
+  logger.info({ engine: engine.name, rulesetVersion: ruleset.version, rulesDir, files: ruleset.sources.length }, 'yara ruleset loaded');
+  return { engine: engine.name, version: ruleset.version, rulesDir, ruleFiles: ruleset.sources.length };
+}
+
+/** Starts the analyze-sample workers of this process. */
+export async function startWorkers(platform: Platform): Promise<void> {
+  const { db, logger } = platform;
+  await platform.queue.start(
+    {
+      'analyze-sample': async (job) => {
+        const log = logger.child({ jobId: job.id, analysisId: job.payload.analysisId });
+        try {
+          const outcome = await platform.services.runAnalysis(job.payload.analysisId);
+          log.debug({ sha256: outcome.sha256, state: outcome.state, analyzers: outcome.analyzers.length }, 'analysis finished');
+        } catch (error) {
+          const appError = toAppError(error);
+          // The queue gives up after this attempt: record why on the analysis, then let the job die.
+          if (!appError.retryable || job.attempt >= ANALYSIS_MAX_ATTEMPTS) {
+            await failAnalysis(db, job.payload.analysisId, appError).catch((e: unknown) => log.error({ err: e }, 'could not mark analysis failed'));
+          }
+          log.warn({ err: appError, attempt: job.attempt }, 'analysis attempt failed');
+          throw isAppError(error) ? error : appError;
+        }
+      },
+    },
+    { concurrency: platform.config.worker.concurrency },
+  );
+}
+
+/** Re-queues analyses a crash left without a job (see recoverAnalyses). */
+export async function recoverPlatform(platform: Platform): Promise<RecoveryReport> {
+  const report = await recoverAnalyses({
+    db: platform.db,
+    jobStates: sqliteJobStates(platform.db),
+    enqueueAnalysis: (trx, analysisId) =>
+      platform.queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, { maxAttempts: ANALYSIS_MAX_ATTEMPTS }).then(() => undefined),
+  });
+  if (report.requeued.length > 0) platform.queue.wake();
+  if (report.requeued.length > 0 || report.failed.length > 0) {
+    platform.logger.info({ requeued: report.requeued.length, failed: report.failed.length }, 'analyses recovered');
+  }
+  return report;
+}

@@ -1,0 +1,178 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+  type DatabaseConnection,
+  type Driver,
+  type MigrationResult,
+  type TransactionSettings,
+} from 'kysely';
+import { AppError } from '@malpipe/core';
+import type { Database } from './database.js';
+import type { MigrationDialect } from './migrations/migration-dialect.js';
+import { StaticMigrationProvider } from './migrations/static-migration-provider.js';
+import type { Schema } from './schema.js';
+
+export interface CreateDatabaseOptions {
+  /** Run pending migrations before returning (default true). */
+  readonly migrate?: boolean;
+  /** SQLite: how long a writer waits for another process's lock before SQLITE_BUSY (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool (default 10). */
+  readonly poolSize?: number;
+}
+
+/**
+ * Opens the metadata database named by `url` and brings its schema up to date.
+ *
+ * - `sqlite:<path>` (relative paths resolve from the working directory; the folder is created) or
+ *   `sqlite::memory:`. One connection in WAL mode with `busy_timeout`, `foreign_keys=ON` and
+ *   `synchronous=NORMAL`; transactions start with `BEGIN IMMEDIATE` so two processes never deadlock on a
+ *   read-to-write lock upgrade.
+ * - `postgres://user@host:port/db` (or `postgresql://`): a `pg` pool; int8 columns come back as numbers.
+ *
+ * Throws CONFIG_INVALID for an unknown scheme, DATABASE_FAILED when opening or migrating fails.
+ *
+ * @example
+ * const db = await createDatabase('sqlite:./malpipe-data/malpipe.db');
+ * await db.selectFrom('samples').selectAll().execute();
+ * await db.destroy();
+ */
+export async function createDatabase(url: string, options: CreateDatabaseOptions = {}): Promise<Database> {
+  const db = url.startsWith('sqlite:')
+    ? openSqlite(url.slice('sqlite:'.length), options)
+    : /^postgres(ql)?:\/\//.test(url)
+      ? openPostgres(url, options)
+      : null;
+  if (db === null) {
+    throw new AppError('CONFIG_INVALID', `unsupported database URL scheme in "${redactUrl(url)}" (expected sqlite: or postgres://)`);
+  }
+  if (options.migrate ?? true) {
+    try {
+      await migrateToLatest(db);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+  }
+  return db;
+}
+
+/** Applies every pending migration; throws DATABASE_FAILED naming the migration that failed. */
+export async function migrateToLatest(db: Database): Promise<readonly MigrationResult[]> {
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(dialectOf(db)) });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AppError('DATABASE_FAILED', `migration ${failed} failed: ${message}`, { cause: error, retryable: false });
+  }
+  return results;
+}
+
+/** Which SQL dialect a Database (or transaction) speaks; the only dialect switch outside migrations. */
+export function dialectOf(db: Kysely<Schema>): MigrationDialect {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return 'postgres';
+  if (adapter instanceof SqliteAdapter) return 'sqlite';
+  throw new AppError('CONFIG_INVALID', 'unsupported database dialect (expected SQLite or PostgreSQL)');
+}
+
+function openSqlite(location: string, options: CreateDatabaseOptions): Database {
+  const path = location.startsWith('//') ? location.slice(2) : location;
+  if (path === '') throw new AppError('CONFIG_INVALID', 'sqlite: URL needs a file path or :memory:');
+  const memory = path === ':memory:';
+  let native: BetterSqlite3.Database;
+  try {
+    const file = memory ? ':memory:' : resolve(path);
+    if (!memory) mkdirSync(dirname(file), { recursive: true });
+    native = new BetterSqlite3(file);
+    if (!memory) native.pragma('journal_mode = WAL');
+    native.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    native.pragma('foreign_keys = ON');
+    native.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw new AppError('DATABASE_FAILED', `cannot open SQLite database ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: native }) });
+}
+
+/**
+ * Kysely's SQLite driver opens transactions with a deferred BEGIN. In WAL mode a deferred transaction that
+ * reads, then writes after another process committed, fails with SQLITE_BUSY at once (busy_timeout does not
+ * help); BEGIN IMMEDIATE takes the write lock up front and waits politely instead.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    return new ImmediateTransactionDriver(super.createDriver());
+  }
+}
+
+class ImmediateTransactionDriver implements Driver {
+  readonly #inner: Driver;
+
+  constructor(inner: Driver) {
+    this.#inner = inner;
+  }
+
+  init(): Promise<void> {
+    return this.#inner.init();
+  }
+  acquireConnection(): Promise<DatabaseConnection> {
+    return this.#inner.acquireConnection();
+  }
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.commitTransaction(connection);
+  }
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.rollbackTransaction(connection);
+  }
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.releaseConnection(connection);
+  }
+  destroy(): Promise<void> {
+    return this.#inner.destroy();
+  }
+  savepoint: Driver['savepoint'] = (connection, name, compile) => this.#inner.savepoint!(connection, name, compile);
+  rollbackToSavepoint: Driver['rollbackToSavepoint'] = (connection, name, compile) =>
+    this.#inner.rollbackToSavepoint!(connection, name, compile);
+  releaseSavepoint: Driver['releaseSavepoint'] = (connection, name, compile) => this.#inner.releaseSavepoint!(connection, name, compile);
+}
+
+const PG_INT8_OID = 20;
+
+function openPostgres(url: string, options: CreateDatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    // int8 (sizes, epoch ms, bigserial ids, count(*)) as numbers, as schema.ts declares; all stay < 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports the failure.
+  pool.on('error', () => undefined);
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new AppError('DATABASE_FAILED', `int8 value ${value} exceeds the safe integer range`);
+  return n;
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

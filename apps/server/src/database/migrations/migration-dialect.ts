@@ -1,0 +1,2 @@
+/** The SQL dialects migrations are written for; the only place a migration may branch. */
+export type MigrationDialect = 'sqlite' | 'postgres';

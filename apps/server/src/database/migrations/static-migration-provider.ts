@@ -1,0 +1,21 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initialSchema } from './0001-initial-schema.js';
+import type { MigrationDialect } from './migration-dialect.js';
+
+/**
+ * Every migration, listed by hand: no directory scanning at run time, so bundling or a missing file cannot
+ * silently skip one. Names sort in the order they must run; never rename or edit one that has shipped.
+ */
+export class StaticMigrationProvider implements MigrationProvider {
+  readonly #dialect: MigrationDialect;
+
+  constructor(dialect: MigrationDialect) {
+    this.#dialect = dialect;
+  }
+
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve({
+      '0001-initial-schema': initialSchema(this.#dialect),
+    });
+  }
+}

@@ -1,0 +1,40 @@
+import type { AnalysisStatus, SampleReport } from '@malpipe/api-client';
+import type { Database } from '../database/database.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/** One uploaded file, as the samples route hands it to the pipeline. */
+export interface UploadedSample {
+  readonly content: Uint8Array;
+  /** Base name only (no directories), as the client sent it. */
+  readonly fileName: string;
+  readonly tags: readonly string[];
+  /** Archive passwords to try, in order. */
+  readonly passwords: readonly string[];
+  /** Analyse again even when a report exists. */
+  readonly force: boolean;
+  /** `upload`: how the sample arrived, recorded in sample_sources. */
+  readonly source: string;
+  /** Token id of the submitter. */
+  readonly submittedBy: string;
+}
+
+export interface SubmittedSampleResult {
+  readonly sha256: string;
+  readonly analysisId: string;
+  readonly isNewSample: boolean;
+}
+
+/**
+ * Exactly what the HTTP layer needs from the platform; `compose.ts` builds it from the real services. The
+ * report and analysis readers return the API's wire shapes (see @malpipe/api-client) so the routes stay thin.
+ */
+export interface HttpServices {
+  readonly db: Database;
+  readonly store: Pick<ObjectStore, 'getBytes' | 'stat'>;
+  readonly queue: Pick<JobQueue, 'get' | 'list' | 'retry'>;
+  submitSample(input: UploadedSample): Promise<SubmittedSampleResult>;
+  /** By MD5, SHA-1, SHA-256 or SHA-512 (lower-case hex); null when unknown. */
+  getSampleReport(hash: string): Promise<SampleReport | null>;
+  getAnalysis(id: string): Promise<AnalysisStatus | null>;
+}

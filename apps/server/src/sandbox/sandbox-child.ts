@@ -1,0 +1,105 @@
+/**
+ * Entry point of a sandbox child process (forked by AnalyzerSandbox with the tsx loader). It loads the
+ * analysers once, keeps the YARA ruleset between calls, and answers one `run` message at a time.
+ * Nothing here trusts the sample: every failure becomes an error outcome, and the parent enforces time and memory.
+ */
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import type { Analyzer, AnalyzerOutput, ChildSample, YaraScanner } from '@malpipe/analyzers';
+import { toAppError } from '@malpipe/core';
+import type { SandboxOutcome, SandboxRunMessage, SandboxYaraSpec } from './sandbox-protocol.js';
+import { loadYaraScanner } from './sandbox-yara.js';
+
+interface ChildOptions {
+  readonly extraAnalyzerModules: readonly string[];
+  readonly builtinAnalyzers: boolean;
+}
+
+function isAnalyzer(value: unknown): value is Analyzer {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Analyzer>;
+  return typeof candidate.name === 'string' && typeof candidate.analyze === 'function' && typeof candidate.accepts === 'function';
+}
+
+async function loadAnalyzers(options: ChildOptions): Promise<Map<string, Analyzer>> {
+  const byName = new Map<string, Analyzer>();
+  if (options.builtinAnalyzers) {
+    const { BUILTIN_ANALYZERS } = await import('@malpipe/analyzers/registry');
+    for (const analyzer of BUILTIN_ANALYZERS) byName.set(analyzer.name, analyzer);
+  }
+  for (const path of options.extraAnalyzerModules) {
+    const module = (await import(pathToFileURL(path).href)) as { analyzers?: unknown };
+    if (!Array.isArray(module.analyzers)) throw new Error(`${path} does not export "analyzers"`);
+    for (const analyzer of module.analyzers) if (isAnalyzer(analyzer)) byName.set(analyzer.name, analyzer);
+  }
+  return byName;
+}
+
+/** Keeps results plain JSON (the parent stores them as text); child bytes stay binary. */
+function toTransferable(output: AnalyzerOutput): AnalyzerOutput {
+  const children: ChildSample[] = (output.children ?? []).map((child) => ({
+    bytes: child.bytes,
+    name: child.name,
+    relation: child.relation,
+    detail: child.detail,
+  }));
+  return {
+    result: JSON.parse(JSON.stringify(output.result ?? null)) as unknown,
+    indicators: JSON.parse(JSON.stringify(output.indicators ?? [])) as AnalyzerOutput['indicators'],
+    tags: (output.tags ?? []).filter((tag): tag is string => typeof tag === 'string'),
+    children,
+    warnings: (output.warnings ?? []).map(String),
+  };
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const analyzers = await loadAnalyzers(options);
+let yara: { readonly spec: SandboxYaraSpec; readonly scanner: YaraScanner } | null = null;
+
+async function scannerFor(spec: SandboxYaraSpec | null): Promise<YaraScanner | undefined> {
+  if (spec === null) return undefined;
+  if (yara?.spec.version !== spec.version || yara.spec.engine !== spec.engine) {
+    yara = { spec, scanner: await loadYaraScanner(spec) };
+  }
+  return yara.scanner;
+}
+
+async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
+  const started = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - started);
+  try {
+    const analyzer = analyzers.get(message.analyzer);
+    if (analyzer === undefined) {
+      return { status: 'error', code: 'NOT_FOUND', message: `unknown analyser ${message.analyzer}`, durationMs: elapsed() };
+    }
+    const bytes = 'path' in message.input ? new Uint8Array(await readFile(message.input.path)) : message.input.bytes;
+    const loaded = analyzer.usesRuleset === true ? await scannerFor(message.yara) : undefined;
+    // A scan gives up a little before the parent would kill the process, so the result says TIMEOUT, not crash.
+    const scanTimeoutMs = Math.max(1000, message.timeoutMs - 2000);
+    const scanner: YaraScanner | undefined =
+      loaded === undefined
+        ? undefined
+        : {
+            engine: loaded.engine,
+            rulesetVersion: loaded.rulesetVersion,
+            scan: (data, scanOptions) => loaded.scan(data, { timeoutMs: scanTimeoutMs, ...scanOptions }),
+          };
+    const output = await analyzer.analyze(bytes, message.facts, {
+      limits: message.limits,
+      archivePasswords: message.archivePasswords,
+      ...(scanner === undefined ? {} : { yara: scanner }),
+    });
+    return { status: 'ok', output: toTransferable(output), durationMs: elapsed() };
+  } catch (error) {
+    const appError = toAppError(error, 'ANALYZER_FAILED');
+    return { status: 'error', code: appError.code, message: appError.message, durationMs: elapsed() };
+  }
+}
+
+process.on('message', (message: SandboxRunMessage) => {
+  if (message.type !== 'run') return;
+  void run(message).then((outcome) => process.send?.({ type: 'result', id: message.id, outcome }));
+});
+// The parent owns this process: when it goes away, so do we.
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready', analyzers: [...analyzers.keys()] });

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { AppError } from '@malpipe/core';
+import { LocalObjectStore } from './local-object-store.js';
+import { MemoryObjectStore } from './memory-object-store.js';
+import type { ObjectStore } from './object-store.js';
+
+/**
+ * Builds the ObjectStore named by `url`: `file:<dir>` or `file:///abs/dir` (LocalObjectStore; relative
+ * paths resolve from the working directory) or `memory:` (MemoryObjectStore, tests only).
+ * Throws CONFIG_INVALID for anything else.
+ */
+export function createObjectStore(url: string): ObjectStore {
+  if (url.startsWith('file://')) return new LocalObjectStore(fileURLToPath(url));
+  if (url.startsWith('file:')) {
+    const dir = url.slice('file:'.length);
+    if (dir === '') throw new AppError('CONFIG_INVALID', 'file: store URL needs a directory');
+    return new LocalObjectStore(dir);
+  }
+  if (url === 'memory:') return new MemoryObjectStore();
+  throw new AppError('CONFIG_INVALID', `unsupported object store URL scheme in "${url.replace(/\/\/[^@/]*@/, '//***@')}" (expected file: or memory:)`);
+}

@@ -1,0 +1,76 @@
+import { findPeStart } from './pe-info.js';
+
+/** How far into the input the nonce may start (dissect and SigStrike search the first 1,024 bytes). */
+export const SLEEVE_SEARCH_RANGE = 1024;
+const MAX_CANDIDATES = 64;
+const MIN_STAGE_SIZE = 1024;
+
+export interface SleeveStage {
+  /** Offset of the nonce in the input (not necessarily 4-aligned). */
+  readonly nonceOffset: number;
+  readonly nonce: number;
+  /** Decoded length announced by the header. */
+  readonly size: number;
+  /** False when the input ends before `size` bytes (a cut download). */
+  readonly complete: boolean;
+  readonly decoded: Uint8Array;
+  /** Where the PE starts in `decoded` (after the stage prepend). */
+  readonly peOffset: number;
+}
+
+function u32le(b: Uint8Array, o: number): number {
+  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
+}
+
+/**
+ * Candidate nonce offsets: every offset whose header size matches the rest of the input exactly, then every
+ * position right after an `FF FF FF` (the end of the stub's backward call) in the first bytes.
+ */
+export function findSleeveCandidates(bytes: Uint8Array, searchRange = SLEEVE_SEARCH_RANGE): number[] {
+  const limit = Math.min(searchRange, bytes.length - 8);
+  const exact: number[] = [];
+  const afterMarker: number[] = [];
+  for (let i = 0; i < limit; i++) {
+    if (((u32le(bytes, i) ^ u32le(bytes, i + 4)) >>> 0) + i + 8 === bytes.length) exact.push(i);
+    if (i >= 3 && bytes[i - 1] === 0xff && bytes[i - 2] === 0xff && bytes[i - 3] === 0xff) afterMarker.push(i);
+  }
+  return [...new Set([...exact, ...afterMarker])].slice(0, MAX_CANDIDATES);
+}
+
+/** Dword cipher feedback: plain[i] = enc[i] XOR enc[i-1], the first XOR'd with the nonce (ArtifactUtils XorEncode). */
+export function decodeFeedbackXor(bytes: Uint8Array, start: number, nonce: number, size: number): Uint8Array {
+  const available = Math.max(0, Math.min(size, bytes.length - start));
+  const out = new Uint8Array(available);
+  let prev = nonce >>> 0;
+  let k = 0;
+  for (; k + 4 <= available; k += 4) {
+    const enc = u32le(bytes, start + k);
+    const plain = (enc ^ prev) >>> 0;
+    out[k] = plain & 0xff;
+    out[k + 1] = (plain >>> 8) & 0xff;
+    out[k + 2] = (plain >>> 16) & 0xff;
+    out[k + 3] = plain >>> 24;
+    prev = enc;
+  }
+  for (let j = 0; k < available; k++, j++) out[k] = (bytes[start + k] ?? 0) ^ ((prev >>> (8 * j)) & 0xff);
+  return out;
+}
+
+/**
+ * Decodes an XorEncoded ("sleeve") stage: `nonce u32le | size XOR nonce u32le | data`. A candidate is accepted
+ * only when the decoded data holds a PE near its start, validated structurally (see `isPeAt`).
+ */
+export function decodeSleeve(bytes: Uint8Array, searchRange = SLEEVE_SEARCH_RANGE): SleeveStage | null {
+  for (const offset of findSleeveCandidates(bytes, searchRange)) {
+    if (offset + 8 > bytes.length) continue;
+    const nonce = u32le(bytes, offset);
+    const size = (u32le(bytes, offset + 4) ^ nonce) >>> 0;
+    if (size < MIN_STAGE_SIZE || size > bytes.length * 2 + 4096) continue;
+    const head = decodeFeedbackXor(bytes, offset + 8, nonce, Math.min(size, 4096));
+    const peOffset = findPeStart(head, 1024);
+    if (peOffset < 0) continue;
+    const decoded = decodeFeedbackXor(bytes, offset + 8, nonce, size);
+    return { nonceOffset: offset, nonce, size, complete: decoded.length === size, decoded, peOffset };
+  }
+  return null;
+}
