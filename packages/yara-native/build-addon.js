@@ -1,4 +1,6 @@
 'use strict';
+/* global require, __dirname */
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose: npm runs it before any build, and .node addons load through require */
 // Install step: builds the libyara addon with node-gyp. It never fails the install: where libyara (or a
 // compiler) is missing the addon is simply absent and @malpipe/yara-engine falls back to YARA-X.
 const { spawnSync } = require('node:child_process');
@@ -34,7 +36,15 @@ function main() {
 function findNodeGyp(prefix) {
   const candidates = [
     process.env.npm_config_node_gyp,
-    process.env.npm_execpath && path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    process.env.npm_execpath &&
+      path.join(
+        path.dirname(process.env.npm_execpath),
+        '..',
+        'node_modules',
+        'node-gyp',
+        'bin',
+        'node-gyp.js',
+      ),
     path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   ];
   return candidates.find((candidate) => candidate && existsSync(candidate));

@@ -17,7 +17,10 @@ export interface ClientSettings {
   readonly token: string | undefined;
 }
 
-export function resolveClientSettings(flags: ClientFlags, env: Readonly<Record<string, string | undefined>> = process.env): ClientSettings {
+export function resolveClientSettings(
+  flags: ClientFlags,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ClientSettings {
   const server = flags.server ?? nonEmpty(env.MALPIPE_SERVER) ?? DEFAULT_SERVER;
   if (!/^https?:\/\/[^\s]+$/i.test(server)) {
     throw new AppError('CONFIG_INVALID', `--server / MALPIPE_SERVER must be an http(s) URL, got "${server}"`);
@@ -28,7 +31,10 @@ export function resolveClientSettings(flags: ClientFlags, env: Readonly<Record<s
 export function createCliClient(flags: ClientFlags): ApiClient {
   const settings = resolveClientSettings(flags);
   if (settings.token === undefined) {
-    throw new AppError('UNAUTHORIZED', 'no API token: pass --token or set MALPIPE_TOKEN (create one with `malpipe token create`)');
+    throw new AppError(
+      'UNAUTHORIZED',
+      'no API token: pass --token or set MALPIPE_TOKEN (create one with `malpipe token create`)',
+    );
   }
   return createApiClient({ baseUrl: settings.server, token: settings.token });
 }

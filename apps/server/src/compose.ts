@@ -114,8 +114,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
 
     const analyzers = [...BUILTIN_ANALYZERS, ...(options.extraAnalyzers?.analyzers ?? [])];
     const limits: AnalyzerLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    const jobOptions = analysisJobOptions(config, analyzers.length);
     const enqueueAnalysis = async (trx: Database, analysisId: string): Promise<void> => {
-      await queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, { maxAttempts: ANALYSIS_MAX_ATTEMPTS });
+      await queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, jobOptions);
     };
     const submitDeps: SubmitSampleDeps = {
       db,
@@ -184,6 +185,14 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   }
 }
 
+/**
+ * A job's lease timeout must outlast its analysers, which may queue behind other jobs' calls for a sandbox
+ * child: every analyser timing out, twice over, is the worst case worth waiting for.
+ */
+function analysisJobOptions(config: Config, analyzerCount: number): { maxAttempts: number; timeoutMs: number } {
+  return { maxAttempts: ANALYSIS_MAX_ATTEMPTS, timeoutMs: Math.max(10 * 60_000, config.worker.analyzerTimeoutMs * analyzerCount * 2) };
+}
+
 function compiledRulesPath(config: Config, version: string): string {
   return join(config.dataDir, 'rules', `${version}.yarc`);
 }
@@ -238,7 +247,7 @@ export async function recoverPlatform(platform: Platform): Promise<RecoveryRepor
     db: platform.db,
     jobStates: sqliteJobStates(platform.db),
     enqueueAnalysis: (trx, analysisId) =>
-      platform.queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, { maxAttempts: ANALYSIS_MAX_ATTEMPTS }).then(() => undefined),
+      platform.queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, analysisJobOptions(platform.config, platform.analyzers.length)).then(() => undefined),
   });
   if (report.requeued.length > 0) platform.queue.wake();
   if (report.requeued.length > 0 || report.failed.length > 0) {

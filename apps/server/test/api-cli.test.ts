@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreatedTokenSchema, JobSchema, SearchResponseSchema, SubmittedSampleSchema, TokenSchema } from '@malpipe/api-client';
+import {
+  CreatedTokenSchema,
+  JobSchema,
+  SearchResponseSchema,
+  SubmittedSampleSchema,
+  TokenSchema,
+} from '@malpipe/api-client';
 import { createApiHarness, type ApiHarness } from './api-harness.js';
 
 const CLI = resolve(fileURLToPath(new URL('../../cli/bin/malpipe.js', import.meta.url)));
@@ -23,12 +29,19 @@ describe('CLI client commands', () => {
 
   function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
     // Only what the CLI needs: no MALPIPE_* from the developer's shell may leak in.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MALPIPE_')));
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith('MALPIPE_')),
+    );
     return new Promise((resolvePromise) => {
       execFile(
         process.execPath,
         [CLI, ...args],
-        { cwd: h.dir, env: { ...base, MALPIPE_SERVER: server, ...env }, timeout: 30_000, maxBuffer: 4 * 1024 * 1024 },
+        {
+          cwd: h.dir,
+          env: { ...base, MALPIPE_SERVER: server, ...env },
+          timeout: 30_000,
+          maxBuffer: 4 * 1024 * 1024,
+        },
         (error, stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
           resolvePromise({ code, stdout, stderr });
@@ -47,7 +60,17 @@ describe('CLI client commands', () => {
   });
 
   it('bootstraps a token on the local database, submits with it, waits, searches, then revokes it', async () => {
-    const created = await cli(['token', 'create', '--role', 'analyst', '--name', 'ci analyst', '--data', h.dir, '--json']);
+    const created = await cli([
+      'token',
+      'create',
+      '--role',
+      'analyst',
+      '--name',
+      'ci analyst',
+      '--data',
+      h.dir,
+      '--json',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const token = CreatedTokenSchema.parse(JSON.parse(created.stdout));
     expect(token).toMatchObject({ role: 'analyst', name: 'ci analyst' });
@@ -58,12 +81,23 @@ describe('CLI client commands', () => {
     const sha256 = createHash('sha256').update(content).digest('hex');
 
     // --wait polls the analysis; a worker would finish it, here the test does once it appears.
-    const waiting = cli(['submit', file, '--tag', 'cli', '--tag', 'smoke', '--wait', '--timeout', '20', '--json'], { MALPIPE_TOKEN: token.token });
+    const waiting = cli(
+      ['submit', file, '--tag', 'cli', '--tag', 'smoke', '--wait', '--timeout', '20', '--json'],
+      { MALPIPE_TOKEN: token.token },
+    );
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const analysis = await h.db.selectFrom('analyses').select('id').where('sha256', '=', sha256).executeTakeFirst();
+      const analysis = await h.db
+        .selectFrom('analyses')
+        .select('id')
+        .where('sha256', '=', sha256)
+        .executeTakeFirst();
       if (analysis !== undefined) {
-        await h.db.updateTable('analyses').set({ state: 'completed', finished_at: new Date().toISOString() }).where('id', '=', analysis.id).execute();
+        await h.db
+          .updateTable('analyses')
+          .set({ state: 'completed', finished_at: new Date().toISOString() })
+          .where('id', '=', analysis.id)
+          .execute();
         break;
       }
       if (Date.now() > deadline) throw new Error('the CLI never submitted');
@@ -72,7 +106,11 @@ describe('CLI client commands', () => {
     const submitted = await waiting;
     expect(submitted.code, submitted.stderr).toBe(0);
     const [result] = JSON.parse(submitted.stdout) as { analysis: { state: string } }[];
-    expect(SubmittedSampleSchema.parse(result)).toMatchObject({ sha256, fileName: 'sample.ps1', isNewSample: true });
+    expect(SubmittedSampleSchema.parse(result)).toMatchObject({
+      sha256,
+      fileName: 'sample.ps1',
+      isNewSample: true,
+    });
     expect(result?.analysis.state).toBe('completed');
 
     const [found, revoked] = await Promise.all([
@@ -93,7 +131,11 @@ describe('CLI client commands', () => {
   it('lists and retries jobs through the API, and reports errors on stderr with exit code 1', async () => {
     const job = await h.db.selectFrom('jobs').select('id').executeTakeFirst();
     if (job === undefined) throw new Error('expected a job from the previous test');
-    await h.db.updateTable('jobs').set({ state: 'dead', last_error: 'boom' }).where('id', '=', job.id).execute();
+    await h.db
+      .updateTable('jobs')
+      .set({ state: 'dead', last_error: 'boom' })
+      .where('id', '=', job.id)
+      .execute();
 
     // Independent invocations run side by side: each CLI start costs about a second of CPU.
     const [dead, forbidden, noToken] = await Promise.all([

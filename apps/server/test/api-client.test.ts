@@ -56,6 +56,16 @@ describe('createApiClient', () => {
     expect((await admin.getJob(jobs[0]?.id ?? '')).id).toBe(jobs[0]?.id);
   });
 
+  it('reports an over-limit upload over real HTTP as 413 SAMPLE_TOO_LARGE, not a broken connection', async () => {
+    const big = new Uint8Array(h.config.http.uploadLimitBytes * 16).fill(0x90);
+    await expect(admin.submitSamples([{ name: 'big.bin', data: big }])).rejects.toMatchObject({
+      code: 'SAMPLE_TOO_LARGE',
+      status: 413,
+    });
+    // The connection and server are still usable afterwards.
+    expect((await admin.health()).status).toBe('ok');
+  });
+
   it('manages tokens and raises ApiError with the server code and status', async () => {
     const created = await admin.createToken({ name: 'browser extension', role: 'submitter' });
     const extension = createApiClient({ baseUrl, token: created.token });
@@ -67,9 +77,14 @@ describe('createApiClient', () => {
 
     expect((await admin.revokeToken(created.id)).revokedAt).not.toBeNull();
     await expect(extension.search({ q: 'x' })).rejects.toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
-    await expect(admin.getSample('0'.repeat(32))).rejects.toMatchObject({ code: 'SAMPLE_NOT_FOUND', status: 404 });
+    await expect(admin.getSample('0'.repeat(32))).rejects.toMatchObject({
+      code: 'SAMPLE_NOT_FOUND',
+      status: 404,
+    });
     await expect(admin.retryJob('missing')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND', status: 404 });
-    await expect(createApiClient({ baseUrl: 'http://127.0.0.1:9', token: 'x' }).health()).rejects.toMatchObject({
+    await expect(
+      createApiClient({ baseUrl: 'http://127.0.0.1:9', token: 'x' }).health(),
+    ).rejects.toMatchObject({
       code: 'NETWORK_FAILED',
       status: 0,
     });

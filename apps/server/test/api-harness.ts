@@ -118,7 +118,10 @@ export function bearer(token: string): { authorization: string } {
 
 /** A multipart/form-data body for app.inject(). */
 export function multipart(
-  parts: readonly ({ readonly name: string; readonly value: string } | { readonly name: string; readonly fileName: string; readonly content: Uint8Array })[],
+  parts: readonly (
+    | { readonly name: string; readonly value: string }
+    | { readonly name: string; readonly fileName: string; readonly content: Uint8Array }
+  )[],
 ): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----malpipe${Math.random().toString(16).slice(2)}`;
   const chunks: Buffer[] = [];
@@ -126,7 +129,9 @@ export function multipart(
     chunks.push(Buffer.from(`--${boundary}\r\n`));
     if ('content' in part) {
       chunks.push(
-        Buffer.from(`Content-Disposition: form-data; name="${part.name}"; filename="${part.fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+        Buffer.from(
+          `Content-Disposition: form-data; name="${part.name}"; filename="${part.fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        ),
       );
       chunks.push(Buffer.from(part.content));
     } else {
@@ -135,5 +140,8 @@ export function multipart(
     chunks.push(Buffer.from('\r\n'));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  return {
+    payload: Buffer.concat(chunks),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
 }

@@ -44,9 +44,16 @@ describe('API security', () => {
     const declared = Object.fromEntries(protectedRoutes.map((r) => [`${r.method} ${r.url}`, r.permission]));
     expect(declared).toEqual(EXPECTED_ROUTES);
     // Nothing under /api/v1 is public except health.
-    expect(h.routes.filter((r) => r.url.startsWith('/api/v1') && r.public).map((r) => r.url)).toEqual(['/api/v1/health']);
+    expect(h.routes.filter((r) => r.url.startsWith('/api/v1') && r.public).map((r) => r.url)).toEqual([
+      '/api/v1/health',
+    ]);
 
-    const expectError = (res: { statusCode: number; json(): unknown }, status: number, code: string, what: string) => {
+    const expectError = (
+      res: { statusCode: number; json(): unknown },
+      status: number,
+      code: string,
+      what: string,
+    ) => {
       expect(res.statusCode, what).toBe(status);
       expect(ErrorBodySchema.parse(res.json()).error.code, what).toBe(code);
     };
@@ -56,8 +63,21 @@ describe('API security', () => {
       const url = concreteUrl(route.url);
       const what = `${route.method} ${route.url}`;
       expectError(await h.app.inject({ method, url }), 401, 'UNAUTHORIZED', `${what} without token`);
-      for (const headers of [bearer('mp_wrong'), bearer(revoked), { authorization: 'Basic YWRtaW46YWRtaW4=' }, { authorization: `Bearer ${h.tokens.admin}x` }]) {
-        expectError(await h.app.inject({ method, url, headers }), 401, 'UNAUTHORIZED', `${what} with ${headers.authorization.slice(0, 12)}`);
+      // Fastify adds a HEAD route per GET route; it must be guarded the same way.
+      if (method === 'GET')
+        expect((await h.app.inject({ method: 'HEAD', url })).statusCode, `HEAD ${route.url}`).toBe(401);
+      for (const headers of [
+        bearer('mp_wrong'),
+        bearer(revoked),
+        { authorization: 'Basic YWRtaW46YWRtaW4=' },
+        { authorization: `Bearer ${h.tokens.admin}x` },
+      ]) {
+        expectError(
+          await h.app.inject({ method, url, headers }),
+          401,
+          'UNAUTHORIZED',
+          `${what} with ${headers.authorization.slice(0, 12)}`,
+        );
       }
       for (const role of ROLES) {
         const res = await h.app.inject({ method, url, headers: bearer(h.tokens[role]) });
@@ -86,7 +106,11 @@ describe('API security', () => {
     const { token, secret } = await createApiToken(h.db, { name: 'fresh', role: 'reader' });
     expect(token.lastUsedAt).toBeNull();
     await h.app.inject({ method: 'GET', url: '/api/v1/search', headers: bearer(secret) });
-    const row = await h.db.selectFrom('api_tokens').select('last_used_at').where('id', '=', token.id).executeTakeFirstOrThrow();
+    const row = await h.db
+      .selectFrom('api_tokens')
+      .select('last_used_at')
+      .where('id', '=', token.id)
+      .executeTakeFirstOrThrow();
     expect(row.last_used_at).not.toBeNull();
   });
 });
@@ -102,7 +126,8 @@ describe('rate limits', () => {
 
   it('limits per token (override column, then the default) with 429 RATE_LIMITED and retry-after', async () => {
     const slow = await createApiToken(h.db, { name: 'slow', role: 'reader', rateLimitPerMinute: 2 });
-    const get = (token: string) => h.app.inject({ method: 'GET', url: '/api/v1/search', headers: bearer(token) });
+    const get = (token: string) =>
+      h.app.inject({ method: 'GET', url: '/api/v1/search', headers: bearer(token) });
     expect((await get(slow.secret)).statusCode).toBe(200);
     expect((await get(slow.secret)).statusCode).toBe(200);
     const limited = await get(slow.secret);
@@ -165,7 +190,11 @@ describe('dashboard and first start', () => {
       const chosen = 'operator-chosen-secret-0123456789';
       expect(await ensureAdminToken(h.db, { adminToken: chosen }, log)).toBeNull();
       expect(printed).toHaveLength(1);
-      const withChosen = await h.app.inject({ method: 'GET', url: '/api/v1/tokens', headers: bearer(chosen) });
+      const withChosen = await h.app.inject({
+        method: 'GET',
+        url: '/api/v1/tokens',
+        headers: bearer(chosen),
+      });
       expect(withChosen.statusCode).toBe(200);
       const stored = await h.db.selectFrom('api_tokens').select('token_hash').execute();
       expect(JSON.stringify(stored)).not.toContain(chosen);

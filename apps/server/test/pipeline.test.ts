@@ -5,7 +5,7 @@ import { BUILTIN_ANALYZERS } from '@malpipe/analyzers/registry';
 import { buildPe } from '../../../packages/analyzers/test/builders/build-pe.js';
 import { buildStoredZip, buildZip } from '../../../packages/analyzers/test/builders/build-zip.js';
 import { submitSample } from '../src/samples/submit-sample.js';
-import type { Platform } from '../src/compose.js';
+import { recoverPlatform, type Platform } from '../src/compose.js';
 import { startTestPlatform, waitForIdle, type TestPlatform } from './pipeline-helpers.js';
 
 const registered = new Set(BUILTIN_ANALYZERS.map((a) => a.name));
@@ -148,6 +148,37 @@ describe('analysis pipeline (embedded stack)', () => {
     expect(relations).toHaveLength(1);
   });
 
+  it('stores YARA matches from the sandboxed ruleset and tags the sample', async () => {
+    const { platform } = t;
+    expect(platform.ruleset).not.toBeNull();
+    const eicar = new TextEncoder().encode('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
+    const submitted = await platform.services.submitSample({ content: eicar, fileName: 'eicar.com', source: 'test' });
+    await waitForIdle(platform);
+    const report = await platform.services.getSampleReport(submitted.sha256);
+    expect(report?.yaraMatches).toEqual([expect.objectContaining({ rule: 'EICAR_Test_File', rulesetVersion: platform.ruleset?.version })]);
+    expect(report?.tags).toContain('yara:eicar_test_file');
+    expect(report?.results.find((r) => r.analyzer === 'yara')?.rulesetVersion).toBe(platform.ruleset?.version);
+  });
+
+  it('re-queues an analysis left without a job and fails one whose job died', async () => {
+    const { platform } = t;
+    const orphan = await platform.services.submitSample({ content: randomBytes(128), fileName: 'orphan.bin', source: 'test' });
+    const doomed = await platform.services.submitSample({ content: randomBytes(128), fileName: 'doomed.bin', source: 'test' });
+    await waitForIdle(platform);
+    // Simulate a crash that lost the job (orphan) and a job the queue gave up on (doomed).
+    await platform.db.updateTable('analyses').set({ state: 'running', finished_at: null }).where('id', 'in', [orphan.analysisId, doomed.analysisId]).execute();
+    await platform.db.deleteFrom('jobs').where('payload', 'like', `%${orphan.analysisId}%`).execute();
+    await platform.db.updateTable('jobs').set({ state: 'dead', last_error: 'ANALYZER_CRASHED: boom' }).where('payload', 'like', `%${doomed.analysisId}%`).execute();
+
+    const report = await recoverPlatform(platform);
+    expect(report.requeued).toEqual([orphan.analysisId]);
+    expect(report.failed).toEqual([doomed.analysisId]);
+    await waitForIdle(platform);
+    const rows = await platform.db.selectFrom('analyses').select(['id', 'state', 'error_code']).where('id', 'in', [orphan.analysisId, doomed.analysisId]).execute();
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.state]))).toEqual({ [orphan.analysisId]: 'completed', [doomed.analysisId]: 'failed' });
+    expect((await recoverPlatform(platform)).requeued).toEqual([]);
+  });
+
   describe('hostile inputs', () => {
     it('refuses an empty sample with EMPTY_SAMPLE and an oversized one with SAMPLE_TOO_LARGE', async () => {
       const { platform } = t;
@@ -222,5 +253,39 @@ describe('analysis pipeline (embedded stack)', () => {
         expect(child.detail ?? '').not.toMatch(/(^|\/)\.\.(\/|$)|^\//);
       }
     });
+  });
+});
+
+describe('analysis pipeline depth limit', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform({}, { limits: { maxDepth: 0 }, yara: false });
+  });
+  afterAll(() => t.dispose());
+
+  it('does not store children beyond limits.maxDepth and says so in a warning', async () => {
+    const { platform } = t;
+    const submitted = await platform.services.submitSample({ content: new TextEncoder().encode('parent'), fileName: 'spawn.bin', source: 'test' });
+    await waitForIdle(platform);
+    const report = await platform.services.getSampleReport(submitted.sha256);
+    expect(report?.relations.children).toEqual([]);
+    expect(report?.results.find((r) => r.analyzer === 'test-spawn')?.warnings).toEqual([
+      '1 child sample(s) not analysed: depth 1 exceeds the limit of 0',
+    ]);
+    expect(report?.results.find((r) => r.analyzer === 'yara')).toBeUndefined();
+  });
+
+  it('stores a child one level down when the limit allows it', async () => {
+    const { platform } = t;
+    await platform.close();
+    t = await startTestPlatform({}, { limits: { maxDepth: 1 }, yara: false });
+    const submitted = await t.platform.services.submitSample({ content: new TextEncoder().encode('parent'), fileName: 'spawn.bin', source: 'test' });
+    await waitForIdle(t.platform);
+    const report = await t.platform.services.getSampleReport(submitted.sha256);
+    expect(report?.relations.children).toEqual([{ sha256: expect.any(String), kind: 'carved', analyzer: 'test-spawn', detail: 'offset 0' }]);
+    // The child is named spawn-child-*, so test-spawn runs on it too, but its grandchild would be at depth 2.
+    const child = await t.platform.services.getSampleReport(report?.relations.children[0]?.sha256 ?? '');
+    expect(child?.analyses[0]).toMatchObject({ depth: 1, parentId: submitted.analysisId, state: 'completed' });
+    expect(child?.results.find((r) => r.analyzer === 'test-spawn')?.warnings[0]).toMatch(/depth 2 exceeds the limit of 1/);
   });
 });

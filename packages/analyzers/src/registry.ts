@@ -1,8 +1,11 @@
 import type { Analyzer } from './analyzer.js';
 import { archiveAnalyzer } from './archive/archive-analyzer.js';
+import { cobaltStrikeAnalyzer } from './cobaltstrike/cobaltstrike-analyzer.js';
 import { elfAnalyzer } from './elf/elf-analyzer.js';
 import { hashesAnalyzer } from './hashes/hashes-analyzer.js';
+import { iocAnalyzer } from './ioc/ioc-analyzer.js';
 import { peAnalyzer } from './pe/pe-analyzer.js';
+import { stringsAnalyzer } from './strings/strings-analyzer.js';
 import { yaraAnalyzer } from './yara/yara-analyzer.js';
 
 /**
@@ -16,4 +19,7 @@ export const BUILTIN_ANALYZERS: readonly Analyzer[] = [
   yaraAnalyzer,
   peAnalyzer,
   elfAnalyzer,
+  stringsAnalyzer,
+  iocAnalyzer,
+  cobaltStrikeAnalyzer,
 ];

@@ -38,7 +38,12 @@ export class ApiError extends Error {
   readonly status: number;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, status: number, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
     this.code = code;
@@ -106,11 +111,17 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) search.set(key, String(value));
     }
-    const suffix = search.size > 0 ? `?${search.toString()}` : '';
+    const encoded = search.toString();
+    const suffix = encoded === '' ? '' : `?${encoded}`;
     return `${apiBase}${path}${suffix}`;
   }
 
-  async function send(method: string, target: string, body?: string | FormData, contentType?: string): Promise<Response> {
+  async function send(
+    method: string,
+    target: string,
+    body?: string | FormData,
+    contentType?: string,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (contentType !== undefined) headers['content-type'] = contentType;
@@ -118,20 +129,36 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     try {
       response = await fetchImpl(target, { method, headers, ...(body === undefined ? {} : { body }) });
     } catch (error) {
-      throw new ApiError('NETWORK_FAILED', 0, `cannot reach ${target}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new ApiError(
+        'NETWORK_FAILED',
+        0,
+        `cannot reach ${target}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (!response.ok) throw await toApiError(response);
     return response;
   }
 
-  async function json<S extends z.ZodType>(schema: S, method: string, target: string, body?: unknown): Promise<z.output<S>> {
+  async function json<S extends z.ZodType>(
+    schema: S,
+    method: string,
+    target: string,
+    body?: unknown,
+  ): Promise<z.output<S>> {
     const response =
-      body === undefined ? await send(method, target) : await send(method, target, JSON.stringify(body), 'application/json');
+      body === undefined
+        ? await send(method, target)
+        : await send(method, target, JSON.stringify(body), 'application/json');
     const parsed = schema.safeParse(await readJson(response));
     if (!parsed.success) {
-      throw new ApiError('BAD_RESPONSE', response.status, `unexpected response from ${method} ${target}: ${parsed.error.message}`);
+      throw new ApiError(
+        'BAD_RESPONSE',
+        response.status,
+        `unexpected response from ${method} ${target}: ${parsed.error.message}`,
+      );
     }
     return parsed.data;
   }
@@ -144,7 +171,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async submitSamples(files, submitOptions = {}) {
       const form = new FormData();
       for (const password of submitOptions.passwords ?? []) form.append('password', password);
-      if (submitOptions.tags !== undefined && submitOptions.tags.length > 0) form.append('tags', submitOptions.tags.join(','));
+      if (submitOptions.tags !== undefined && submitOptions.tags.length > 0)
+        form.append('tags', submitOptions.tags.join(','));
       if (submitOptions.force === true) form.append('force', 'true');
       for (const file of files) {
         // Copy Uint8Array views into a plain ArrayBuffer-backed Blob (SharedArrayBuffer views are not BlobParts).
@@ -153,7 +181,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       const response = await send('POST', url('/samples'), form);
       const parsed = SubmitSamplesResponseSchema.safeParse(await readJson(response));
-      if (!parsed.success) throw new ApiError('BAD_RESPONSE', response.status, `unexpected upload response: ${parsed.error.message}`);
+      if (!parsed.success)
+        throw new ApiError(
+          'BAD_RESPONSE',
+          response.status,
+          `unexpected upload response: ${parsed.error.message}`,
+        );
       return parsed.data.samples;
     },
 
@@ -188,7 +221,12 @@ async function readJson(response: Response): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new ApiError('BAD_RESPONSE', response.status, `expected JSON, got ${JSON.stringify(text.slice(0, 200))}`, { cause: error });
+    throw new ApiError(
+      'BAD_RESPONSE',
+      response.status,
+      `expected JSON, got ${JSON.stringify(text.slice(0, 200))}`,
+      { cause: error },
+    );
   }
 }
 
@@ -202,7 +240,8 @@ async function toApiError(response: Response): Promise<ApiError> {
     return new ApiError('HTTP_ERROR', response.status, `HTTP ${response.status}: ${text.slice(0, 200)}`);
   }
   const parsed = ErrorBodySchema.safeParse(body);
-  if (!parsed.success) return new ApiError('HTTP_ERROR', response.status, `HTTP ${response.status}: ${text.slice(0, 200)}`);
+  if (!parsed.success)
+    return new ApiError('HTTP_ERROR', response.status, `HTTP ${response.status}: ${text.slice(0, 200)}`);
   const { code, message, details } = parsed.data.error;
   return new ApiError(code, response.status, message, details === undefined ? {} : { details });
 }

@@ -19,7 +19,10 @@ export const Sha256Schema = z
 /** MD5, SHA-1, SHA-256 or SHA-512. */
 export const AnyHashSchema = z
   .string()
-  .regex(/^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$/, 'expected an MD5, SHA-1, SHA-256 or SHA-512')
+  .regex(
+    /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$/,
+    'expected an MD5, SHA-1, SHA-256 or SHA-512',
+  )
   .transform((value) => value.toLowerCase());
 
 export const ErrorBodySchema = z.object({
@@ -168,7 +171,15 @@ export const MAX_HASHES_PER_REQUEST = 10_000;
 export const SUBMITTABLE_HASH_TYPES = ['md5', 'sha1', 'sha256'] as const;
 export type SubmittableHashType = (typeof SUBMITTABLE_HASH_TYPES)[number];
 /** `known`: the sample is stored but no analysis has completed yet; `analysed`: a report exists. */
-export const HASH_REQUEST_STATES = ['queued', 'fetching', 'not-found', 'fetched', 'known', 'analysed', 'failed'] as const;
+export const HASH_REQUEST_STATES = [
+  'queued',
+  'fetching',
+  'not-found',
+  'fetched',
+  'known',
+  'analysed',
+  'failed',
+] as const;
 
 export const SubmitHashesRequestSchema = z
   .object({

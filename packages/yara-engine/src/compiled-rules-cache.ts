@@ -20,7 +20,11 @@ function header(engine: YaraEngineName, rulesetVersion: string): Buffer {
 }
 
 /** Saves `rules` to `file` atomically (temp file + rename). False when the engine cannot save. */
-export async function saveCompiledRules(rules: CompiledRules, rulesetVersion: string, file: string): Promise<boolean> {
+export async function saveCompiledRules(
+  rules: CompiledRules,
+  rulesetVersion: string,
+  file: string,
+): Promise<boolean> {
   const bytes = await rules.save();
   if (bytes === null) return false;
   await mkdir(path.dirname(file), { recursive: true });
@@ -53,7 +57,11 @@ export async function loadCompiledRules(
 }
 
 /** Loads the cached compilation when it matches, else compiles and (where the engine can) saves it. */
-export async function loadOrCompileRules(engine: YaraEngine, ruleset: Ruleset, file: string): Promise<CompiledRules> {
+export async function loadOrCompileRules(
+  engine: YaraEngine,
+  ruleset: Ruleset,
+  file: string,
+): Promise<CompiledRules> {
   // A cache written by another libyara build fails to load: compile afresh and overwrite it.
   const cached = await loadCompiledRules(engine, ruleset.version, file).catch(() => null);
   if (cached !== null) return cached;

@@ -5,7 +5,11 @@ import type { YaraEngine } from './yara-engine.js';
 
 export type YaraEnginePreference = 'auto' | 'libyara' | 'yara-x';
 
-export const YARA_ENGINE_PREFERENCES = ['auto', 'libyara', 'yara-x'] as const satisfies readonly YaraEnginePreference[];
+export const YARA_ENGINE_PREFERENCES = [
+  'auto',
+  'libyara',
+  'yara-x',
+] as const satisfies readonly YaraEnginePreference[];
 
 /**
  * Picks an engine. `auto` prefers libyara when our addon is built (it shares one compiled ruleset across
@@ -15,7 +19,10 @@ export const YARA_ENGINE_PREFERENCES = ['auto', 'libyara', 'yara-x'] as const sa
 export async function createYaraEngine(preference: YaraEnginePreference = 'auto'): Promise<YaraEngine> {
   if (preference === 'libyara' || (preference === 'auto' && isLibyaraAvailable())) {
     if (!isLibyaraAvailable()) {
-      throw new AppError('YARA_ENGINE_UNAVAILABLE', 'libyara was requested but @malpipe/yara-native is not built');
+      throw new AppError(
+        'YARA_ENGINE_UNAVAILABLE',
+        'libyara was requested but @malpipe/yara-native is not built',
+      );
     }
     return createLibyaraEngine();
   }

@@ -25,8 +25,14 @@ export interface NativeScanOptionsShape {
 
 export interface NativeRulesShape {
   readonly ruleCount: number;
-  scan(data: Uint8Array, options?: NativeScanOptionsShape): Promise<{ readonly matches: readonly YaraRuleMatch[] }>;
-  scanFile(path: string, options?: NativeScanOptionsShape): Promise<{ readonly matches: readonly YaraRuleMatch[] }>;
+  scan(
+    data: Uint8Array,
+    options?: NativeScanOptionsShape,
+  ): Promise<{ readonly matches: readonly YaraRuleMatch[] }>;
+  scanFile(
+    path: string,
+    options?: NativeScanOptionsShape,
+  ): Promise<{ readonly matches: readonly YaraRuleMatch[] }>;
   save(): Uint8Array;
   dispose(): void;
 }
@@ -98,7 +104,9 @@ function toCompileError(error: unknown): AppError {
       : [];
   const errors = raw.filter((d) => d.level === 'error');
   const first = errors[0];
-  const message = first ? `${first.origin || 'rules'}:${first.line}: ${first.message}` : 'YARA compilation failed';
+  const message = first
+    ? `${first.origin || 'rules'}:${first.line}: ${first.message}`
+    : 'YARA compilation failed';
   return new AppError('YARA_COMPILE_FAILED', message, {
     cause: error,
     details: {
@@ -163,7 +171,9 @@ export function createLibyaraEngine(binding?: YaraNativeBinding): YaraEngine {
       const native = binding ?? requireBinding();
       try {
         return new LibyaraCompiledRules(
-          await native.compile(sources.map((s) => ({ namespace: s.namespace, source: s.source, origin: s.origin }))),
+          await native.compile(
+            sources.map((s) => ({ namespace: s.namespace, source: s.source, origin: s.origin })),
+          ),
         );
       } catch (error) {
         throw toCompileError(error);

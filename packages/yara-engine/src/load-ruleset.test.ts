@@ -52,14 +52,23 @@ describe(loadRulesetFromDirectory.name, () => {
   });
 
   it('bounds the file count and sizes', async () => {
-    for (let i = 0; i < 4; i += 1) await writeFile(path.join(dir, `r${i}.yar`), `rule r${i} { condition: true }`);
-    await expect(loadRulesetFromDirectory(dir, { maxFiles: 3 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    await expect(loadRulesetFromDirectory(dir, { maxFileBytes: 10 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    await expect(loadRulesetFromDirectory(dir, { maxTotalBytes: 60 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    for (let i = 0; i < 4; i += 1)
+      await writeFile(path.join(dir, `r${i}.yar`), `rule r${i} { condition: true }`);
+    await expect(loadRulesetFromDirectory(dir, { maxFiles: 3 })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+    await expect(loadRulesetFromDirectory(dir, { maxFileBytes: 10 })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+    await expect(loadRulesetFromDirectory(dir, { maxTotalBytes: 60 })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
     expect((await loadRulesetFromDirectory(dir)).sources).toHaveLength(4);
   });
 
   it('reports a missing directory as NOT_FOUND', async () => {
-    await expect(loadRulesetFromDirectory(path.join(dir, 'absent'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(loadRulesetFromDirectory(path.join(dir, 'absent'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 });

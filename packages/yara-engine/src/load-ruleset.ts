@@ -30,7 +30,9 @@ const RULE_FILE = /\.(yar|yara)$/i;
 
 /** Builds a Ruleset from sources held in memory; the version covers namespaces and contents. */
 export function createRuleset(sources: readonly YaraSource[]): Ruleset {
-  const sorted = [...sources].sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+  const sorted = [...sources].sort((a, b) =>
+    a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0,
+  );
   const hash = createHash('sha256');
   for (const source of sorted) {
     hash.update(source.namespace).update('\0').update(source.source).update('\0');
@@ -49,7 +51,10 @@ function isInside(root: string, candidate: string): boolean {
  * Symbolic links are followed only when they resolve inside `dir` (else PATH_TRAVERSAL); counts and sizes
  * are bounded (LIMIT_EXCEEDED).
  */
-export async function loadRulesetFromDirectory(dir: string, options: LoadRulesetOptions = {}): Promise<Ruleset> {
+export async function loadRulesetFromDirectory(
+  dir: string,
+  options: LoadRulesetOptions = {},
+): Promise<Ruleset> {
   const maxFiles = options.maxFiles ?? 2000;
   const maxFileBytes = options.maxFileBytes ?? 16 * 1024 * 1024;
   const maxTotalBytes = options.maxTotalBytes ?? 128 * 1024 * 1024;
@@ -105,7 +110,11 @@ export async function loadRulesetFromDirectory(dir: string, options: LoadRuleset
         details: { file: name, size, maxFileBytes, maxTotalBytes },
       });
     }
-    sources.push({ namespace: name.replace(RULE_FILE, ''), source: await readFile(file, 'utf8'), origin: name });
+    sources.push({
+      namespace: name.replace(RULE_FILE, ''),
+      source: await readFile(file, 'utf8'),
+      origin: name,
+    });
   }
   return createRuleset(sources);
 }

@@ -150,13 +150,18 @@ function compileError(unit: Unit, error: unknown): AppError {
   const position = /-->\s*line:(\d+):(\d+)/.exec(raw);
   const headline = /error\[(E\d+)\]:\s*([^\n]*)/.exec(raw);
   const detail = /\n\s*\d+\s*\|[^\n]*\n\s*\|\s*\^+\s*([^\n]*)/.exec(raw);
-  const summary = [headline?.[2], detail?.[1]].filter(Boolean).join(': ') || raw.split('\n')[0] || 'syntax error';
+  const summary =
+    [headline?.[2], detail?.[1]].filter(Boolean).join(': ') || raw.split('\n')[0] || 'syntax error';
   if (position?.[1] === undefined) {
-    return new AppError('YARA_COMPILE_FAILED', `YARA-X: ${summary}`, { cause: error, details: { engine: 'yara-x' } });
+    return new AppError('YARA_COMPILE_FAILED', `YARA-X: ${summary}`, {
+      cause: error,
+      details: { engine: 'yara-x' },
+    });
   }
   const unitLine = Number(position[1]);
   const segment =
-    unit.segments.find((s) => unitLine >= s.firstLine && unitLine < s.firstLine + s.lineCount) ?? unit.segments.at(-1);
+    unit.segments.find((s) => unitLine >= s.firstLine && unitLine < s.firstLine + s.lineCount) ??
+    unit.segments.at(-1);
   const line = segment ? unitLine - segment.firstLine + 1 : unitLine;
   const origin = segment?.origin ?? 'rules';
   return new AppError('YARA_COMPILE_FAILED', `${origin}:${line}: ${summary}`, {
@@ -182,7 +187,8 @@ function toMeta(
     // 0.3.0 reports boolean meta, and strings that are not plain UTF-8 literals (escapes), as "unknown";
     // the source outline knows the real value.
     if (value === 'unknown' && fromSource !== undefined) meta[key] = fromSource;
-    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') meta[key] = value;
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      meta[key] = value;
   }
   return meta;
 }
@@ -224,7 +230,9 @@ class YaraXCompiledRules implements CompiledRules {
 
   async scan(bytes: Uint8Array, _options?: YaraScanOptions): Promise<readonly YaraRuleMatch[]> {
     const data = asBuffer(bytes);
-    const results = await Promise.all(this.#units.map(async (unit) => toMatches(unit, await unit.rules.scanAsync(data))));
+    const results = await Promise.all(
+      this.#units.map(async (unit) => toMatches(unit, await unit.rules.scanAsync(data))),
+    );
     return results.flat();
   }
 
@@ -257,7 +265,11 @@ export function createYaraXEngine(binding?: YaraXBinding): YaraEngine {
       const { units, ruleCount } = planUnits(sources);
       const compiled = units.map((unit): CompiledUnit => {
         try {
-          return { rules: yarax.compile(unit.texts.join('')), ruleNamespace: unit.ruleNamespace, ruleMeta: unit.ruleMeta };
+          return {
+            rules: yarax.compile(unit.texts.join('')),
+            ruleNamespace: unit.ruleNamespace,
+            ruleMeta: unit.ruleMeta,
+          };
         } catch (error) {
           throw compileError(unit, error);
         }
@@ -266,7 +278,10 @@ export function createYaraXEngine(binding?: YaraXBinding): YaraEngine {
     },
     load(): Promise<CompiledRules> {
       return Promise.reject(
-        new AppError('YARA_ENGINE_UNAVAILABLE', '@litko/yara-x 0.3.0 cannot load saved rules: compile the sources'),
+        new AppError(
+          'YARA_ENGINE_UNAVAILABLE',
+          '@litko/yara-x 0.3.0 cannot load saved rules: compile the sources',
+        ),
       );
     },
   };

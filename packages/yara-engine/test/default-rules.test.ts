@@ -54,14 +54,17 @@ for (const { name, create, skip } of ENGINES) {
     });
     afterAll(() => scanner.dispose());
 
-    it.each(defaultRuleSamples().map((s) => [s.name, s] as const))('matches exactly its rules on %s', async (_, sample) => {
-      const matches = await scanner.scan(sample.bytes);
-      expect(matches.map((m) => m.rule).sort()).toEqual([...sample.rules].sort());
-      for (const match of matches) {
-        expect(match.strings.length).toBeGreaterThan(0);
-        for (const s of match.strings) expect(s.offset + s.length).toBeLessThanOrEqual(sample.bytes.length);
-      }
-    });
+    it.each(defaultRuleSamples().map((s) => [s.name, s] as const))(
+      'matches exactly its rules on %s',
+      async (_, sample) => {
+        const matches = await scanner.scan(sample.bytes);
+        expect(matches.map((m) => m.rule).sort()).toEqual([...sample.rules].sort());
+        for (const match of matches) {
+          expect(match.strings.length).toBeGreaterThan(0);
+          for (const s of match.strings) expect(s.offset + s.length).toBeLessThanOrEqual(sample.bytes.length);
+        }
+      },
+    );
 
     it('matches no ordinary system binary', async () => {
       const files = systemBinaries();
@@ -76,11 +79,21 @@ for (const { name, create, skip } of ENGINES) {
       const facts: SampleFacts = {
         sha256: '0'.repeat(64),
         size: sample.bytes.length,
-        fileType: { kind: 'document', format: 'ole', mime: 'application/msword', description: 'OLE', traits: [] },
+        fileType: {
+          kind: 'document',
+          format: 'ole',
+          mime: 'application/msword',
+          description: 'OLE',
+          traits: [],
+        },
         fileNames: [sample.name],
         depth: 0,
       };
-      const context: AnalyzerContext = { limits: DEFAULT_LIMITS, archivePasswords: ['infected'], yara: scanner };
+      const context: AnalyzerContext = {
+        limits: DEFAULT_LIMITS,
+        archivePasswords: ['infected'],
+        yara: scanner,
+      };
       const output = await yaraAnalyzer.analyze(sample.bytes, facts, context);
       expect(output.result.engine).toBe(name);
       expect(output.result.rulesetVersion).toBe(ruleset.version);
@@ -94,6 +107,8 @@ for (const { name, create, skip } of ENGINES) {
 it('ships rules whose source files are plain text without NUL bytes', async () => {
   for (const source of ruleset.sources) {
     expect(source.source.includes('\0'), source.origin).toBe(false);
-    expect((await readFile(`${DEFAULT_RULES_DIR}/${source.origin}`, 'utf8')).length).toBe(source.source.length);
+    expect((await readFile(`${DEFAULT_RULES_DIR}/${source.origin}`, 'utf8')).length).toBe(
+      source.source.length,
+    );
   }
 });

@@ -124,14 +124,19 @@ for (const { name, create, skip } of ENGINES) {
 
     it('gives every one of many concurrent scans on one compiled ruleset its own correct result', async () => {
       const inputs = Array.from({ length: 64 }, (_, i) =>
-        Buffer.concat([Buffer.alloc(i * 97, 0x2e), i % 2 === 0 ? SAMPLE : Buffer.from('nothing here'), Buffer.alloc(i)]),
+        Buffer.concat([
+          Buffer.alloc(i * 97, 0x2e),
+          i % 2 === 0 ? SAMPLE : Buffer.from('nothing here'),
+          Buffer.alloc(i),
+        ]),
       );
       const results = await Promise.all(inputs.map((input) => rules.scan(input)));
       results.forEach((matches, i) => {
         const expected =
           i % 2 === 0 ? ['alpha:greeting', 'alpha:shared_name', 'beta:shared_name'] : ['alpha:shared_name'];
         // Global rules that match are reported like any other rule.
-        const withGlobal = inputs[i]!.length > 100 ? [...expected, 'gamma:gated', 'gamma:only_big'].sort() : expected;
+        const withGlobal =
+          inputs[i]!.length > 100 ? [...expected, 'gamma:gated', 'gamma:only_big'].sort() : expected;
         expect(summary(matches)).toEqual(withGlobal);
         if (i % 2 === 0) {
           const offsets = matches.find((m) => m.rule === 'greeting')?.strings.map((s) => s.offset);
@@ -143,7 +148,11 @@ for (const { name, create, skip } of ENGINES) {
     it('reports compile errors as YARA_COMPILE_FAILED with the origin and line', async () => {
       const broken: YaraSource[] = [
         SOURCES[0]!,
-        { namespace: 'broken', origin: 'broken.yar', source: 'rule fine { condition: true }\n\nrule bad {\n  condition: undefined_thing\n}\n' },
+        {
+          namespace: 'broken',
+          origin: 'broken.yar',
+          source: 'rule fine { condition: true }\n\nrule bad {\n  condition: undefined_thing\n}\n',
+        },
       ];
       const error = await engine.compile(broken).then(
         () => null,
@@ -176,7 +185,9 @@ for (const { name, create, skip } of ENGINES) {
         expect(loaded.ruleCount).toBe(rules.ruleCount);
         expect(await loaded.scan(SAMPLE)).toEqual(await rules.scan(SAMPLE));
         loaded.dispose();
-        await expect(engine.load(Buffer.from('not compiled rules'))).rejects.toMatchObject({ code: 'MALFORMED_INPUT' });
+        await expect(engine.load(Buffer.from('not compiled rules'))).rejects.toMatchObject({
+          code: 'MALFORMED_INPUT',
+        });
 
         const dir = await mkdtemp(path.join(tmpdir(), 'yara-cache-'));
         try {
@@ -206,7 +217,9 @@ for (const { name, create, skip } of ENGINES) {
         });
         expect(Date.now() - started).toBeLessThan(5000);
         // The ruleset stays usable after a timeout.
-        expect(await slow.scan(Buffer.alloc(2))).toEqual([{ rule: 'slow', namespace: 'slow', tags: [], meta: {}, strings: [] }]);
+        expect(await slow.scan(Buffer.alloc(2))).toEqual([
+          { rule: 'slow', namespace: 'slow', tags: [], meta: {}, strings: [] },
+        ]);
         slow.dispose();
       });
 
@@ -220,7 +233,9 @@ for (const { name, create, skip } of ENGINES) {
     } else {
       it('cannot save or load compiled rules', async () => {
         expect(await rules.save()).toBeNull();
-        await expect(engine.load(new Uint8Array(8))).rejects.toMatchObject({ code: 'YARA_ENGINE_UNAVAILABLE' });
+        await expect(engine.load(new Uint8Array(8))).rejects.toMatchObject({
+          code: 'YARA_ENGINE_UNAVAILABLE',
+        });
         const dir = await mkdtemp(path.join(tmpdir(), 'yara-cache-'));
         try {
           expect(await saveCompiledRules(rules, 'v', path.join(dir, 'rules.bin'))).toBe(false);

@@ -15,7 +15,9 @@ export function missing(what: 'libyara' | 'public-rules' | 'yara-cli'): string |
   if (what === 'public-rules') {
     return existsSync(PUBLIC_RULES) ? null : `${PUBLIC_RULES} is absent`;
   }
-  return ['/usr/bin/yara', '/usr/local/bin/yara'].some((p) => existsSync(p)) ? null : 'the yara CLI is not installed';
+  return ['/usr/bin/yara', '/usr/local/bin/yara'].some((p) => existsSync(p))
+    ? null
+    : 'the yara CLI is not installed';
 }
 
 function ascii(text: string): Buffer {
@@ -49,8 +51,9 @@ function dosStubPe(): Buffer {
 function csConfig(xorKey: number): Buffer {
   // BeaconType=0 (HTTP), Port=443, SleepTime=60000, then a MaxGetSize entry: the block the rule keys on.
   const plain = Buffer.from([
-    0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x01, 0xbb, 0x00, 0x03, 0x00,
-    0x02, 0x00, 0x04, 0x00, 0x00, 0xea, 0x60, 0x00, 0x04, 0x00, 0x02, 0x00, 0x04, 0x00, 0x10, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x01, 0xbb, 0x00,
+    0x03, 0x00, 0x02, 0x00, 0x04, 0x00, 0x00, 0xea, 0x60, 0x00, 0x04, 0x00, 0x02, 0x00, 0x04, 0x00, 0x10,
+    0x00, 0x00,
   ]);
   return Buffer.from(plain.map((byte) => byte ^ xorKey));
 }
@@ -197,4 +200,87 @@ export function pickSystemFiles(
     if (!walk(root, 0)) break;
   }
   return { files, bytes };
+}
+
+function unescapeYaraText(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text.charCodeAt(i);
+    if (text[i] !== '\\') {
+      bytes.push(ch & 0xff);
+      continue;
+    }
+    const next = text[i + 1] ?? '';
+    i += 1;
+    if (next === 'n') bytes.push(0x0a);
+    else if (next === 't') bytes.push(0x09);
+    else if (next === 'r') bytes.push(0x0d);
+    else if (next === 'x') {
+      bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16) || 0);
+      i += 2;
+    } else bytes.push(next.charCodeAt(0) & 0xff);
+  }
+  return Buffer.from(bytes);
+}
+
+/**
+ * A well-formed PE32 header with no sections. It must be well formed: on a truncated header libyara 4.2
+ * leaves `pe.number_of_signatures` undefined while YARA-X sets 0, so `not pe.number_of_signatures > 0`
+ * differs (found by the parity test; a real divergence on malformed PEs, not a bug of either binding).
+ */
+export function minimalPe32Header(): Buffer {
+  const header = Buffer.alloc(0x400);
+  header.write('MZ', 0, 'latin1');
+  header.writeUInt32LE(0x80, 0x3c);
+  header.write('This program cannot be run in DOS mode.\r\r\n$', 0x4e, 'latin1');
+  header.write('PE\0\0', 0x80, 'latin1');
+  header.writeUInt16LE(0x14c, 0x84); // i386
+  header.writeUInt16LE(0xe0, 0x94); // SizeOfOptionalHeader
+  header.writeUInt16LE(0x0102, 0x96); // executable, 32-bit
+  const optional = 0x98;
+  header.writeUInt16LE(0x10b, optional); // PE32
+  header.writeUInt32LE(0x400000, optional + 28); // ImageBase
+  header.writeUInt32LE(0x1000, optional + 32); // SectionAlignment
+  header.writeUInt32LE(0x200, optional + 36); // FileAlignment
+  header.writeUInt16LE(4, optional + 48); // MajorSubsystemVersion
+  header.writeUInt32LE(0x1000, optional + 56); // SizeOfImage
+  header.writeUInt32LE(0x400, optional + 60); // SizeOfHeaders
+  header.writeUInt16LE(2, optional + 68); // GUI subsystem
+  header.writeUInt32LE(16, optional + 92); // NumberOfRvaAndSizes
+  return header;
+}
+
+/**
+ * Synthetic files that make many rules of a ruleset match without any real malware: each file starts with a
+ * minimal MZ/PE header (many rules require it) and holds the text strings of a run of consecutive rules
+ * (ascii, plus UTF-16LE where the rule asks for `wide`), kept under `maxFileBytes` (rules often bound
+ * `filesize`). Engines must agree on these as on real files.
+ */
+export function ruleStringSoups(source: string, maxFiles: number, maxFileBytes = 150 * 1024): Buffer[] {
+  const starts = [...source.matchAll(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm)].map((m) => m.index);
+  const header = minimalPe32Header();
+  const soups: Buffer[] = [];
+  let parts: Buffer[] = [header];
+  let size = header.length;
+  for (let r = 0; r < starts.length && soups.length < maxFiles; r += 1) {
+    const body = source.slice(starts[r], starts[r + 1] ?? source.length);
+    const pieces: Buffer[] = [];
+    for (const m of body.matchAll(/^\s*\$\w*\s*=\s*"((?:[^"\\\n]|\\.)*)"([^\n]*)/gm)) {
+      const text = unescapeYaraText(m[1] ?? '');
+      pieces.push(text, Buffer.from([0]));
+      if (/\bwide\b/.test(m[2] ?? ''))
+        pieces.push(Buffer.from(text.toString('latin1'), 'utf16le'), Buffer.from([0, 0]));
+    }
+    const piece = Buffer.concat(pieces);
+    if (piece.length === 0 || piece.length > maxFileBytes / 2) continue;
+    if (size + piece.length > maxFileBytes) {
+      soups.push(Buffer.concat(parts));
+      parts = [header];
+      size = header.length;
+    }
+    parts.push(piece);
+    size += piece.length;
+  }
+  if (parts.length > 1 && soups.length < maxFiles) soups.push(Buffer.concat(parts));
+  return soups;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAnalyze } from './analyze.js';
+import { registerCs } from './cs.js';
 import { registerJobs } from './jobs.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
@@ -17,4 +18,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerSearch,
   registerToken,
   registerJobs,
+  registerCs,
 ];

@@ -11,7 +11,9 @@ interface JobsOptions {
 
 /** `malpipe jobs list|retry`: the server's job queue (admin token). */
 export function registerJobs(program: Command): void {
-  const jobs = program.command('jobs').description('Inspect and retry queue jobs on a malpipe server (admin)');
+  const jobs = program
+    .command('jobs')
+    .description('Inspect and retry queue jobs on a malpipe server (admin)');
   const common = (command: Command): Command =>
     command
       .option('--server <url>', 'server URL (default: $MALPIPE_SERVER or http://127.0.0.1:8787)')
@@ -27,10 +29,14 @@ export function registerJobs(program: Command): void {
         throw new AppError('VALIDATION_FAILED', `--state must be one of ${JOB_STATES.join(', ')}`);
       }
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AppError('VALIDATION_FAILED', '--limit must be an integer from 1 to 1000');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new AppError('VALIDATION_FAILED', '--limit must be an integer from 1 to 1000');
       const client = createCliClient(options);
       const list = await callApi(() =>
-        client.listJobs({ limit, ...(state === undefined ? {} : { state: state as (typeof JOB_STATES)[number] }) }),
+        client.listJobs({
+          limit,
+          ...(state === undefined ? {} : { state: state as (typeof JOB_STATES)[number] }),
+        }),
       );
       if (options.json === true) {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -45,7 +51,9 @@ export function registerJobs(program: Command): void {
     .action(async (id: string, options: JobsOptions) => {
       const client = createCliClient(options);
       const job = await callApi(() => client.retryJob(id));
-      process.stdout.write(options.json === true ? `${JSON.stringify(job, null, 2)}\n` : `${formatJob(job)}\n`);
+      process.stdout.write(
+        options.json === true ? `${JSON.stringify(job, null, 2)}\n` : `${formatJob(job)}\n`,
+      );
     });
 }
 

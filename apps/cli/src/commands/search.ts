@@ -24,9 +24,16 @@ export function registerSearch(program: Command): void {
     .option('--json', 'print JSON (items and nextCursor)')
     .action(async (query: string, options: SearchOptions) => {
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new AppError('VALIDATION_FAILED', '--limit must be an integer from 1 to 200');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+        throw new AppError('VALIDATION_FAILED', '--limit must be an integer from 1 to 200');
       const client = createCliClient(options);
-      const page = await callApi(() => client.search({ q: query, limit, ...(options.cursor === undefined ? {} : { cursor: options.cursor }) }));
+      const page = await callApi(() =>
+        client.search({
+          q: query,
+          limit,
+          ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        }),
+      );
       if (options.json === true) {
         process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
         return;

@@ -43,12 +43,19 @@ export function registerSubmit(program: Command): void {
         if (!info.isFile()) throw new AppError('UNSUPPORTED_INPUT', `${file} is not a regular file`);
         const data = await readFile(file);
         const [sample] = await callApi(() =>
-          client.submitSamples([{ name: basename(file), data }], { tags: options.tag, passwords: options.password, force: options.force === true }),
+          client.submitSamples([{ name: basename(file), data }], {
+            tags: options.tag,
+            passwords: options.password,
+            force: options.force === true,
+          }),
         );
-        if (sample === undefined) throw new AppError('UPSTREAM_FAILED', `the server accepted ${file} but returned no sample`);
+        if (sample === undefined)
+          throw new AppError('UPSTREAM_FAILED', `the server accepted ${file} but returned no sample`);
         submitted.push(sample);
         if (options.json !== true) {
-          process.stdout.write(`${sample.sha256}  ${sample.isNewSample ? 'new  ' : 'known'}  analysis ${sample.analysisId}  ${sample.fileName}\n`);
+          process.stdout.write(
+            `${sample.sha256}  ${sample.isNewSample ? 'new  ' : 'known'}  analysis ${sample.analysisId}  ${sample.fileName}\n`,
+          );
         }
       }
       if (options.wait !== true) {
@@ -56,21 +63,39 @@ export function registerSubmit(program: Command): void {
         return;
       }
       const timeoutMs = Number(options.timeout) * 1000;
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AppError('VALIDATION_FAILED', '--timeout must be a positive number of seconds');
-      const finished = await waitForAnalyses(client, submitted.map((s) => s.analysisId), timeoutMs);
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+        throw new AppError('VALIDATION_FAILED', '--timeout must be a positive number of seconds');
+      const finished = await waitForAnalyses(
+        client,
+        submitted.map((s) => s.analysisId),
+        timeoutMs,
+      );
       if (options.json === true) {
-        process.stdout.write(`${JSON.stringify(submitted.map((s, i) => ({ ...s, analysis: finished[i] })), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            submitted.map((s, i) => ({ ...s, analysis: finished[i] })),
+            null,
+            2,
+          )}\n`,
+        );
       } else {
         for (const analysis of finished) {
-          const error = analysis.errorCode === null ? '' : `  ${analysis.errorCode}: ${analysis.errorMessage ?? ''}`;
-          process.stdout.write(`${analysis.sha256}  ${analysis.state}  ${analysis.results.length} result(s)${error}\n`);
+          const error =
+            analysis.errorCode === null ? '' : `  ${analysis.errorCode}: ${analysis.errorMessage ?? ''}`;
+          process.stdout.write(
+            `${analysis.sha256}  ${analysis.state}  ${analysis.results.length} result(s)${error}\n`,
+          );
         }
       }
       if (finished.some((a) => a.state === 'failed')) process.exitCode = 1;
     });
 }
 
-async function waitForAnalyses(client: ApiClient, ids: readonly string[], timeoutMs: number): Promise<AnalysisStatus[]> {
+async function waitForAnalyses(
+  client: ApiClient,
+  ids: readonly string[],
+  timeoutMs: number,
+): Promise<AnalysisStatus[]> {
   const deadline = Date.now() + timeoutMs;
   const done = new Map<string, AnalysisStatus>();
   for (;;) {
@@ -81,7 +106,10 @@ async function waitForAnalyses(client: ApiClient, ids: readonly string[], timeou
     }
     if (done.size === ids.length) return ids.map((id) => done.get(id) as AnalysisStatus);
     if (Date.now() >= deadline) {
-      throw new AppError('ANALYZER_TIMEOUT', `${ids.length - done.size} analysis(es) still running after ${Math.round(timeoutMs / 1000)} s`);
+      throw new AppError(
+        'ANALYZER_TIMEOUT',
+        `${ids.length - done.size} analysis(es) still running after ${Math.round(timeoutMs / 1000)} s`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }

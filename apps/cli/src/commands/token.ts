@@ -13,9 +13,13 @@ interface TokenOptions {
  * first admin can bootstrap and an operator can recover from a lost admin token.
  */
 export function registerToken(program: Command): void {
-  const token = program.command('token').description('Manage API tokens in the local database (no server needed)');
+  const token = program
+    .command('token')
+    .description('Manage API tokens in the local database (no server needed)');
   const common = (command: Command): Command =>
-    command.option('--data <dir>', 'data directory (default: $MALPIPE_DATA_DIR or ./malpipe-data)').option('--json', 'print JSON');
+    command
+      .option('--data <dir>', 'data directory (default: $MALPIPE_DATA_DIR or ./malpipe-data)')
+      .option('--json', 'print JSON');
 
   common(token.command('create').description('Create a token; prints its secret once'))
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
@@ -25,7 +29,8 @@ export function registerToken(program: Command): void {
       const role = RoleSchema.safeParse(options.role);
       if (!role.success) throw new AppError('VALIDATION_FAILED', `--role must be one of ${ROLES.join(', ')}`);
       const name = options.name.trim();
-      if (name === '' || name.length > 100) throw new AppError('VALIDATION_FAILED', '--name must have 1 to 100 characters');
+      if (name === '' || name.length > 100)
+        throw new AppError('VALIDATION_FAILED', '--name must have 1 to 100 characters');
       const rateLimit = options.rateLimit === undefined ? null : Number(options.rateLimit);
       if (rateLimit !== null && (!Number.isInteger(rateLimit) || rateLimit < 1)) {
         throw new AppError('VALIDATION_FAILED', '--rate-limit must be a positive integer');
@@ -35,29 +40,35 @@ export function registerToken(program: Command): void {
         if (options.json === true) {
           process.stdout.write(`${JSON.stringify({ ...created.token, token: created.secret }, null, 2)}\n`);
         } else {
-          process.stderr.write(`created ${created.token.role} token ${created.token.id} (${created.token.name}); the secret is shown only once:\n`);
+          process.stderr.write(
+            `created ${created.token.role} token ${created.token.id} (${created.token.name}); the secret is shown only once:\n`,
+          );
           process.stdout.write(`${created.secret}\n`);
         }
       });
     });
 
-  common(token.command('list').description('List tokens (never their secrets)')).action(async (options: TokenOptions) => {
-    await withDatabase(options, async (db, { listApiTokens }) => {
-      const tokens = await listApiTokens(db);
-      if (options.json === true) {
-        process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
-        return;
-      }
-      for (const t of tokens) process.stdout.write(`${formatToken(t)}\n`);
-    });
-  });
+  common(token.command('list').description('List tokens (never their secrets)')).action(
+    async (options: TokenOptions) => {
+      await withDatabase(options, async (db, { listApiTokens }) => {
+        const tokens = await listApiTokens(db);
+        if (options.json === true) {
+          process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
+          return;
+        }
+        for (const t of tokens) process.stdout.write(`${formatToken(t)}\n`);
+      });
+    },
+  );
 
   common(token.command('revoke').description('Revoke a token'))
     .argument('<id>', 'token id (see `malpipe token list`)')
     .action(async (id: string, options: TokenOptions) => {
       await withDatabase(options, async (db, { revokeApiToken }) => {
         const revoked = await revokeApiToken(db, id);
-        process.stdout.write(options.json === true ? `${JSON.stringify(revoked, null, 2)}\n` : `${formatToken(revoked)}\n`);
+        process.stdout.write(
+          options.json === true ? `${JSON.stringify(revoked, null, 2)}\n` : `${formatToken(revoked)}\n`,
+        );
       });
     });
 }
@@ -65,13 +76,18 @@ export function registerToken(program: Command): void {
 type TokenRepository = typeof import('@malpipe/server/auth/api-tokens');
 
 /** Loads the database stack only for `token` (it costs ~0.5 s of start-up the client commands should not pay). */
-async function withDatabase(options: TokenOptions, work: (db: Database, tokens: TokenRepository) => Promise<void>): Promise<void> {
+async function withDatabase(
+  options: TokenOptions,
+  work: (db: Database, tokens: TokenRepository) => Promise<void>,
+): Promise<void> {
   const [{ loadConfig }, { createDatabase }, tokens] = await Promise.all([
     import('@malpipe/server/config'),
     import('@malpipe/server/database/create-database'),
     import('@malpipe/server/auth/api-tokens'),
   ]);
-  const config = loadConfig(options.data === undefined ? process.env : { ...process.env, MALPIPE_DATA_DIR: options.data });
+  const config = loadConfig(
+    options.data === undefined ? process.env : { ...process.env, MALPIPE_DATA_DIR: options.data },
+  );
   const db = await createDatabase(config.databaseUrl);
   try {
     await work(db, tokens);

@@ -74,13 +74,23 @@ export async function createApiToken(
 }
 
 export async function listApiTokens(db: Database): Promise<Token[]> {
-  const rows = await db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
+  const rows = await db
+    .selectFrom('api_tokens')
+    .selectAll()
+    .orderBy('created_at', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
   return rows.map(toApiToken);
 }
 
 /** Marks the token revoked (idempotent: revoking twice keeps the first time). Throws NOT_FOUND. */
 export async function revokeApiToken(db: Database, id: string, now: Date = new Date()): Promise<Token> {
-  await db.updateTable('api_tokens').set({ revoked_at: now.toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: now.toISOString() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
   const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
   if (row === undefined) throw new AppError('NOT_FOUND', `no token with id ${id}`);
   return toApiToken(row);
@@ -90,7 +100,11 @@ export async function revokeApiToken(db: Database, id: string, now: Date = new D
  * Resolves a bearer secret to its principal, or null for unknown and revoked tokens. The row is found by
  * its hash; the final comparison is constant-time anyway so response timing says nothing about stored hashes.
  */
-export async function authenticateToken(db: Database, secret: string, now: Date = new Date()): Promise<Principal | null> {
+export async function authenticateToken(
+  db: Database,
+  secret: string,
+  now: Date = new Date(),
+): Promise<Principal | null> {
   // No prefix check: an operator-chosen MALPIPE_ADMIN_TOKEN need not start with mp_.
   if (secret.length === 0 || secret.length > 512) return null;
   const hash = hashTokenSecret(secret);
@@ -100,7 +114,11 @@ export async function authenticateToken(db: Database, secret: string, now: Date 
   const role = RoleSchema.safeParse(row.role);
   if (!role.success) return null;
   if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
-    await db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .execute();
   }
   return { tokenId: row.id, name: row.name, role: role.data, rateLimitPerMinute: row.rate_limit_per_minute };
 }
@@ -129,11 +147,22 @@ export async function ensureAdminToken(
     .executeTakeFirst();
   if (existing !== undefined) return null;
   if (config.adminToken !== null) {
-    const known = await db.selectFrom('api_tokens').select('id').where('token_hash', '=', hashTokenSecret(config.adminToken)).executeTakeFirst();
+    const known = await db
+      .selectFrom('api_tokens')
+      .select('id')
+      .where('token_hash', '=', hashTokenSecret(config.adminToken))
+      .executeTakeFirst();
     if (known !== undefined) {
-      throw new AppError('CONFIG_INVALID', 'MALPIPE_ADMIN_TOKEN matches a revoked or non-admin token; choose another secret');
+      throw new AppError(
+        'CONFIG_INVALID',
+        'MALPIPE_ADMIN_TOKEN matches a revoked or non-admin token; choose another secret',
+      );
     }
-    await createApiToken(db, { name: 'admin (MALPIPE_ADMIN_TOKEN)', role: 'admin' }, { secret: config.adminToken });
+    await createApiToken(
+      db,
+      { name: 'admin (MALPIPE_ADMIN_TOKEN)', role: 'admin' },
+      { secret: config.adminToken },
+    );
     log.info?.('admin token registered from MALPIPE_ADMIN_TOKEN');
     return null;
   }

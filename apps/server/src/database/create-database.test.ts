@@ -243,8 +243,14 @@ describe('createDatabase (sqlite specifics)', () => {
 
   it('serves the job claim from an index', async () => {
     const db = await memoryDb();
-    const plan = await sql<{ detail: string }>`explain query plan
-      select id from jobs where state = 'queued' and run_at <= 1 order by priority desc, run_at asc limit 1`.execute(db);
-    expect(plan.rows.map((r) => r.detail).join('\n')).toContain('jobs_claim_idx');
+    const due = await sql<{ detail: string }>`explain query plan
+      select id from jobs where state in ('queued', 'failed') and run_at <= 1
+      order by priority desc, run_at limit 1`.execute(db);
+    const duePlan = due.rows.map((r) => r.detail).join('\n');
+    expect(duePlan).toContain('jobs_due_idx');
+    expect(duePlan).not.toContain('TEMP B-TREE'); // no sort of the whole backlog per claim
+    const expired = await sql<{ detail: string }>`explain query plan
+      select id from jobs where state = 'running' and lease_until < 1 order by lease_until limit 1`.execute(db);
+    expect(expired.rows.map((r) => r.detail).join('\n')).toContain('jobs_lease_idx');
   });
 });

@@ -25,6 +25,13 @@ describe(extractHashes.name, () => {
 
 describe(classifyHash.name, () => {
   it('knows MD5, SHA-1 and SHA-256 only', () => {
-    expect([MD5, SHA1, SHA256, 'a'.repeat(128), 'g'.repeat(32), ''].map(classifyHash)).toEqual(['md5', 'sha1', 'sha256', null, null, null]);
+    expect([MD5, SHA1, SHA256, 'a'.repeat(128), 'g'.repeat(32), ''].map(classifyHash)).toEqual([
+      'md5',
+      'sha1',
+      'sha256',
+      null,
+      null,
+      null,
+    ]);
   });
 });

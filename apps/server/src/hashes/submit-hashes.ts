@@ -74,9 +74,13 @@ function parseHashList(values: readonly string[]): ParsedHash[] {
     found.set(trimmed.toLowerCase(), type);
   }
   if (invalid.length > 0) {
-    throw new AppError('VALIDATION_FAILED', `${invalid.length} value(s) are not MD5, SHA-1 or SHA-256 hex digests`, {
-      details: { invalid: invalid.slice(0, 20) },
-    });
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${invalid.length} value(s) are not MD5, SHA-1 or SHA-256 hex digests`,
+      {
+        details: { invalid: invalid.slice(0, 20) },
+      },
+    );
   }
   return [...found].map(([hash, type]) => ({ hash, type }));
 }
@@ -92,7 +96,8 @@ export async function submitHashes(db: Database, input: SubmitHashesInput): Prom
   if ((input.hashes === undefined) === (input.text === undefined)) {
     throw new AppError('VALIDATION_FAILED', 'give exactly one of "hashes" or "text"');
   }
-  if (input.hashes !== undefined && input.hashes.length > MAX_HASHES_PER_REQUEST) throw tooMany(input.hashes.length);
+  if (input.hashes !== undefined && input.hashes.length > MAX_HASHES_PER_REQUEST)
+    throw tooMany(input.hashes.length);
   const parsed = input.hashes !== undefined ? parseHashList(input.hashes) : extractHashes(input.text ?? '');
   if (parsed.length > MAX_HASHES_PER_REQUEST) throw tooMany(parsed.length);
   if (parsed.length === 0) throw new AppError('VALIDATION_FAILED', 'no MD5, SHA-1 or SHA-256 found');
@@ -100,7 +105,10 @@ export async function submitHashes(db: Database, input: SubmitHashesInput): Prom
   const now = (input.now ?? new Date()).toISOString();
   const known = await findKnownSamples(db, parsed);
   const analysed = await findAnalysed(db, [...new Set(known.values())]);
-  const previous = await findLatestRequests(db, parsed.map((p) => p.hash));
+  const previous = await findLatestRequests(
+    db,
+    parsed.map((p) => p.hash),
+  );
 
   return db.transaction().execute(async (trx) => {
     const entries: HashEntry[] = [];
@@ -120,11 +128,20 @@ export async function submitHashes(db: Database, input: SubmitHashesInput): Prom
       const state = sha256 === undefined ? 'queued' : analysed.has(sha256) ? 'analysed' : 'known';
       const prior = previous.get(hash);
       // Reuse a request that already says the same thing rather than piling up duplicates on resubmission.
-      if (prior !== undefined && (sha256 === undefined ? OPEN_STATES.has(prior.state) : prior.sample_sha256 === sha256)) {
+      if (
+        prior !== undefined &&
+        (sha256 === undefined ? OPEN_STATES.has(prior.state) : prior.sample_sha256 === sha256)
+      ) {
         if (prior.state !== state && sha256 !== undefined) {
-          await trx.updateTable('hash_requests').set({ state, updated_at: now }).where('id', '=', prior.id).execute();
+          await trx
+            .updateTable('hash_requests')
+            .set({ state, updated_at: now })
+            .where('id', '=', prior.id)
+            .execute();
         }
-        entries.push(toEntry(prior.id, hash, type, sha256 === undefined ? parseState(prior.state) : state, sha256));
+        entries.push(
+          toEntry(prior.id, hash, type, sha256 === undefined ? parseState(prior.state) : state, sha256),
+        );
         continue;
       }
       const id = randomUUID();
@@ -163,16 +180,28 @@ export async function getHashRequest(db: Database, id: string): Promise<HashRequ
 }
 
 function tooMany(count: number): AppError {
-  return new AppError('LIMIT_EXCEEDED', `at most ${MAX_HASHES_PER_REQUEST} hashes per request (got at least ${count})`, {
-    details: { limit: MAX_HASHES_PER_REQUEST },
-  });
+  return new AppError(
+    'LIMIT_EXCEEDED',
+    `at most ${MAX_HASHES_PER_REQUEST} hashes per request (got at least ${count})`,
+    {
+      details: { limit: MAX_HASHES_PER_REQUEST },
+    },
+  );
 }
 
 function parseState(state: string): HashEntry['state'] {
-  return (HASH_REQUEST_STATES as readonly string[]).includes(state) ? (state as HashEntry['state']) : 'failed';
+  return (HASH_REQUEST_STATES as readonly string[]).includes(state)
+    ? (state as HashEntry['state'])
+    : 'failed';
 }
 
-function toEntry(id: string, hash: string, type: SubmittableHashType, state: HashEntry['state'], sha256: string | undefined): HashEntry {
+function toEntry(
+  id: string,
+  hash: string,
+  type: SubmittableHashType,
+  state: HashEntry['state'],
+  sha256: string | undefined,
+): HashEntry {
   return sha256 === undefined ? { hash, type, id, state } : { hash, type, id, state, sha256 };
 }
 
@@ -211,7 +240,10 @@ interface PriorRequest {
   readonly created_at: string;
 }
 
-async function findLatestRequests(db: Database, hashes: readonly string[]): Promise<Map<string, PriorRequest>> {
+async function findLatestRequests(
+  db: Database,
+  hashes: readonly string[],
+): Promise<Map<string, PriorRequest>> {
   const latest = new Map<string, PriorRequest>();
   for (const chunk of chunks(hashes)) {
     const rows = await db

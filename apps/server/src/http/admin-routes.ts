@@ -21,7 +21,12 @@ export function registerAdminRoutes(api: ZodApp, services: HttpServices): void {
     '/jobs/:id',
     {
       config: { permission: 'read' },
-      schema: { summary: 'One queue job record', tags: ['jobs'], params: IdParamsSchema, response: { 200: JobSchema } },
+      schema: {
+        summary: 'One queue job record',
+        tags: ['jobs'],
+        params: IdParamsSchema,
+        response: { 200: JobSchema },
+      },
     },
     async (request) => toApiJob(await getJob(services, request.params.id)),
   );
@@ -30,10 +35,18 @@ export function registerAdminRoutes(api: ZodApp, services: HttpServices): void {
     '/jobs',
     {
       config: { permission: 'jobs:manage' },
-      schema: { summary: 'List queue jobs, e.g. ?state=dead', tags: ['jobs'], querystring: JobListQuerySchema, response: { 200: JobListSchema } },
+      schema: {
+        summary: 'List queue jobs, e.g. ?state=dead',
+        tags: ['jobs'],
+        querystring: JobListQuerySchema,
+        response: { 200: JobListSchema },
+      },
     },
     async (request) => {
-      const filter = request.query.state === undefined ? { limit: request.query.limit } : { state: request.query.state, limit: request.query.limit };
+      const filter =
+        request.query.state === undefined
+          ? { limit: request.query.limit }
+          : { state: request.query.state, limit: request.query.limit };
       const jobs = await services.queue.list(filter);
       return { jobs: jobs.map(toApiJob) };
     },
@@ -70,7 +83,10 @@ export function registerAdminRoutes(api: ZodApp, services: HttpServices): void {
     },
     async (request, reply) => {
       const { token, secret } = await createApiToken(services.db, request.body);
-      request.log.info({ tokenId: token.id, role: token.role, by: request.principal?.tokenId }, 'token created');
+      request.log.info(
+        { tokenId: token.id, role: token.role, by: request.principal?.tokenId },
+        'token created',
+      );
       return reply.status(201).send({ ...token, token: secret });
     },
   );
@@ -79,7 +95,11 @@ export function registerAdminRoutes(api: ZodApp, services: HttpServices): void {
     '/tokens',
     {
       config: { permission: 'tokens:manage' },
-      schema: { summary: 'List API tokens (never their secrets)', tags: ['tokens'], response: { 200: TokenListSchema } },
+      schema: {
+        summary: 'List API tokens (never their secrets)',
+        tags: ['tokens'],
+        response: { 200: TokenListSchema },
+      },
     },
     async () => ({ tokens: await listApiTokens(services.db) }),
   );
@@ -88,7 +108,12 @@ export function registerAdminRoutes(api: ZodApp, services: HttpServices): void {
     '/tokens/:id',
     {
       config: { permission: 'tokens:manage' },
-      schema: { summary: 'Revoke an API token', tags: ['tokens'], params: IdParamsSchema, response: { 200: TokenSchema } },
+      schema: {
+        summary: 'Revoke an API token',
+        tags: ['tokens'],
+        params: IdParamsSchema,
+        response: { 200: TokenSchema },
+      },
     },
     async (request) => {
       const token = await revokeApiToken(services.db, request.params.id);

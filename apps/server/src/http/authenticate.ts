@@ -9,6 +9,8 @@ declare module 'fastify' {
     /** The permission a route needs; every /api/v1 route declares one or `public: true`. */
     permission?: Permission;
     public?: boolean;
+    /** A JSON Schema documenting a body Fastify does not parse itself (multipart uploads); OpenAPI only. */
+    openapiBody?: Readonly<Record<string, unknown>>;
   }
   interface FastifyRequest {
     /** The caller, set by the auth hook on protected routes. */
@@ -40,7 +42,8 @@ export function installAuth(app: FastifyInstance, db: Database, onRoute?: (route
       throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
     }
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') onRoute?.({ method, url: route.url, permission, public: isPublic || permission === null });
+      if (method !== 'HEAD')
+        onRoute?.({ method, url: route.url, permission, public: isPublic || permission === null });
     }
   });
 
@@ -57,9 +60,11 @@ export function installAuth(app: FastifyInstance, db: Database, onRoute?: (route
 
 async function authenticate(db: Database, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
-  if (header === undefined) throw new AppError('UNAUTHORIZED', 'missing "Authorization: Bearer <token>" header');
+  if (header === undefined)
+    throw new AppError('UNAUTHORIZED', 'missing "Authorization: Bearer <token>" header');
   const match = /^Bearer +(\S+)$/i.exec(header.trim());
-  if (match?.[1] === undefined) throw new AppError('UNAUTHORIZED', 'malformed Authorization header (expected "Bearer <token>")');
+  if (match?.[1] === undefined)
+    throw new AppError('UNAUTHORIZED', 'malformed Authorization header (expected "Bearer <token>")');
   const principal = await authenticateToken(db, match[1]);
   if (principal === null) throw new AppError('UNAUTHORIZED', 'unknown or revoked token');
   return principal;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
@@ -6,7 +7,12 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { AppError } from '@malpipe/core';
 import { HealthSchema } from '@malpipe/api-client';
 import type { Config } from '../config.js';
@@ -39,7 +45,7 @@ export interface BuildHttpAppOptions {
  */
 export async function buildHttpApp(
   services: HttpServices,
-  config: Pick<Config, 'http'>,
+  config: Pick<Config, 'http' | 'dataDir'>,
   options: BuildHttpAppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
@@ -61,11 +67,16 @@ export async function buildHttpApp(
     hook: 'preValidation',
     timeWindow: 60_000,
     max: (request) => request.principal?.rateLimitPerMinute ?? config.http.rateLimitPerMinute,
-    keyGenerator: (request) => (request.principal === null ? `ip:${request.ip}` : `token:${request.principal.tokenId}`),
+    keyGenerator: (request) =>
+      request.principal === null ? `ip:${request.ip}` : `token:${request.principal.tokenId}`,
     errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`, {
-        details: { limitPerMinute: context.max, retryAfterMs: context.ttl },
-      }),
+      new AppError(
+        'RATE_LIMITED',
+        `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`,
+        {
+          details: { limitPerMinute: context.max, retryAfterMs: context.ttl },
+        },
+      ),
   });
 
   await app.register(fastifyMultipart, {
@@ -81,14 +92,22 @@ export async function buildHttpApp(
         description: 'Automated malware analysis: submit samples and hashes, read reports, search.',
         version: API_VERSION,
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an mp_... API token' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an mp_... API token' } },
+      },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => {
+      const output = jsonSchemaTransform(input);
+      const body = input.route.config?.openapiBody;
+      return body === undefined ? output : { ...output, schema: { ...output.schema, body } };
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
-  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
   await app.register(
     async (api) => {
@@ -97,11 +116,19 @@ export async function buildHttpApp(
         '/health',
         {
           config: { public: true, rateLimit: false },
-          schema: { summary: 'Liveness check (no token needed)', tags: ['health'], security: [], response: { 200: HealthSchema } },
+          schema: {
+            summary: 'Liveness check (no token needed)',
+            tags: ['health'],
+            security: [],
+            response: { 200: HealthSchema },
+          },
         },
         async () => ({ status: 'ok' as const, version: API_VERSION }),
       );
-      registerSampleRoutes(zodApi, services, { uploadLimitBytes: config.http.uploadLimitBytes });
+      registerSampleRoutes(zodApi, services, {
+        uploadLimitBytes: config.http.uploadLimitBytes,
+        tmpDir: join(config.dataDir, 'tmp', 'uploads'),
+      });
       registerQueryRoutes(zodApi, services);
       registerAdminRoutes(zodApi, services);
     },

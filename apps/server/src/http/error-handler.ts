@@ -47,10 +47,13 @@ export interface ErrorResponse {
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (isAppError(error)) return fromAppError(error, error.status >= 500 && error.code === 'INTERNAL');
   // The zod-provider guards use `in`, which throws on primitives (someone may `throw 'text'`).
-  if (typeof error !== 'object' || error === null) return fromAppError(new AppError('INTERNAL', 'internal error'), true);
+  if (typeof error !== 'object' || error === null)
+    return fromAppError(new AppError('INTERNAL', 'internal error'), true);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as { validationContext?: string }).validationContext;
-    const issues = error.validation.map((issue) => `${issue.instancePath || '/'} ${issue.message ?? 'is invalid'}`);
+    const issues = error.validation.map(
+      (issue) => `${issue.instancePath || '/'} ${issue.message ?? 'is invalid'}`,
+    );
     const message = `invalid ${where ?? 'request'}: ${issues.slice(0, 5).join('; ')}`;
     return fromAppError(new AppError('VALIDATION_FAILED', message), false);
   }
@@ -58,7 +61,8 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     return fromAppError(new AppError('INTERNAL', 'internal error'), true);
   }
   if (isFastifyError(error)) {
-    const code = (error.code !== undefined ? FRAMEWORK_CODES[error.code] : undefined) ?? statusCode(error.statusCode);
+    const code =
+      (error.code !== undefined ? FRAMEWORK_CODES[error.code] : undefined) ?? statusCode(error.statusCode);
     if (code !== undefined) return fromAppError(new AppError(code, error.message), false);
   }
   return fromAppError(new AppError('INTERNAL', 'internal error'), true);
@@ -85,7 +89,10 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (response.unexpected) {
     request.log.error({ err: error }, 'request failed');
   } else if (response.status >= 500) {
-    request.log.warn({ code: response.body.error.code, message: response.body.error.message }, 'request failed');
+    request.log.warn(
+      { code: response.body.error.code, message: response.body.error.message },
+      'request failed',
+    );
   }
   return reply.status(response.status).type('application/json; charset=utf-8').send(response.body);
 }

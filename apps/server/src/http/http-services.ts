@@ -5,7 +5,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 
 /** One uploaded file, as the samples route hands it to the pipeline. */
 export interface UploadedSample {
-  readonly content: Uint8Array;
+  /** A private temp file holding the upload; removed once submitSample returns. */
+  readonly content: { readonly path: string };
   /** Base name only (no directories), as the client sent it. */
   readonly fileName: string;
   readonly tags: readonly string[];

@@ -21,14 +21,18 @@ export function registerQueryRoutes(api: ZodApp, services: HttpServices): void {
     {
       config: { permission: 'submit' },
       schema: {
-        summary: 'Submit hashes (a list, or free text to extract them from); known samples are linked at once',
+        summary:
+          'Submit hashes (a list, or free text to extract them from); known samples are linked at once',
         tags: ['hashes'],
         body: SubmitHashesRequestSchema,
         response: { 202: SubmitHashesResponseSchema },
       },
     },
     async (request, reply) => {
-      const hashes = await submitHashes(services.db, { ...request.body, requestedBy: principalOf(request).tokenId });
+      const hashes = await submitHashes(services.db, {
+        ...request.body,
+        requestedBy: principalOf(request).tokenId,
+      });
       return reply.status(202).send({ hashes });
     },
   );
@@ -37,7 +41,12 @@ export function registerQueryRoutes(api: ZodApp, services: HttpServices): void {
     '/hashes/:id',
     {
       config: { permission: 'read' },
-      schema: { summary: 'The state of one hash request', tags: ['hashes'], params: IdParamsSchema, response: { 200: HashRequestSchema } },
+      schema: {
+        summary: 'The state of one hash request',
+        tags: ['hashes'],
+        params: IdParamsSchema,
+        response: { 200: HashRequestSchema },
+      },
     },
     async (request) => getHashRequest(services.db, request.params.id),
   );
@@ -47,7 +56,8 @@ export function registerQueryRoutes(api: ZodApp, services: HttpServices): void {
     {
       config: { permission: 'read' },
       schema: {
-        summary: 'Search samples (filters combine with AND; pass nextCursor back as cursor for the next page)',
+        summary:
+          'Search samples (filters combine with AND; pass nextCursor back as cursor for the next page)',
         tags: ['search'],
         querystring: SearchQuerySchema,
         response: { 200: SearchResponseSchema },

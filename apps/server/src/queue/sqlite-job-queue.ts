@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from 'kysely';
 import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
 import { dialectOf } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
@@ -295,16 +295,29 @@ export class SqliteJobQueue implements TransactionalJobQueue {
     });
   }
 
+  /** Expired leases first (their workers died), then the best due job. */
   async #claim(names: readonly JobName[]): Promise<JobRow | undefined> {
     const now = Date.now();
-    const claimable = (eb: ExpressionBuilder<Schema, 'jobs'>) =>
-      eb.and([
-        eb('name', 'in', names),
-        eb.or([
-          eb.and([eb('state', 'in', WAITING), eb('run_at', '<=', now)]),
-          eb.and([eb('state', '=', 'running'), eb('lease_until', '<', now)]),
-        ]),
-      ]);
+    // Filtering by name only when some names are at their limit keeps the usual claim on jobs_due_idx
+    // (a name filter tempts the planner into jobs_name_state_idx plus a sort of the whole backlog).
+    const byName = names.length < JOB_NAMES.length;
+    const named = (eb: ExpressionBuilder<Schema, 'jobs'>, rest: Expression<SqlBool>[]) => eb.and(byName ? [eb('name', 'in', names), ...rest] : rest);
+    return (
+      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', '=', 'running'), eb('lease_until', '<', now)]), 'lease_until', 'asc')) ??
+      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', 'in', WAITING), eb('run_at', '<=', now)]), 'priority', 'desc'))
+    );
+  }
+
+  /**
+   * One atomic `UPDATE ... WHERE id = (SELECT ... LIMIT 1) AND <condition> RETURNING *`. The outer condition
+   * is re-checked on the row itself, so when two workers pick the same id only one update matches.
+   */
+  async #claimFirst(
+    now: number,
+    claimable: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>,
+    orderBy: 'lease_until' | 'priority',
+    direction: 'asc' | 'desc',
+  ): Promise<JobRow | undefined> {
     return this.#db
       .updateTable('jobs')
       .set((eb) => ({
@@ -315,7 +328,7 @@ export class SqliteJobQueue implements TransactionalJobQueue {
         updated_at: iso(now),
       }))
       .where((eb) => {
-        let next = eb.selectFrom('jobs').select('id').where(claimable).orderBy('priority', 'desc').orderBy('run_at').orderBy('created_at').limit(1);
+        let next = eb.selectFrom('jobs').select('id').where(claimable).orderBy(orderBy, direction).orderBy('run_at').limit(1);
         if (this.#postgres) next = next.forUpdate().skipLocked();
         return eb.and([eb('id', '=', next), claimable(eb)]);
       })

@@ -82,7 +82,7 @@ async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
         : {
             engine: loaded.engine,
             rulesetVersion: loaded.rulesetVersion,
-            scan: (data, scanOptions) => loaded.scan(data, { timeoutMs: scanTimeoutMs, ...scanOptions }),
+            scan: (data, scanOptions) => loaded.scan(data, { timeoutMs: Math.min(scanTimeoutMs, scanOptions?.timeoutMs ?? scanTimeoutMs) }),
           };
     const output = await analyzer.analyze(bytes, message.facts, {
       limits: message.limits,

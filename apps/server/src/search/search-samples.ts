@@ -20,7 +20,17 @@ const MAX_NAMES_PER_SUMMARY = 5;
 export async function searchSamples(db: Database, filters: SearchFilters): Promise<SearchResponse> {
   let query = db
     .selectFrom('samples')
-    .select(['sha256', 'md5', 'sha1', 'size', 'file_kind', 'file_format', 'file_description', 'first_seen', 'last_seen']);
+    .select([
+      'sha256',
+      'md5',
+      'sha1',
+      'size',
+      'file_kind',
+      'file_format',
+      'file_description',
+      'first_seen',
+      'last_seen',
+    ]);
 
   if (filters.hash !== undefined) query = query.where((eb) => hashCondition(eb, filters.hash ?? ''));
   if (filters.name !== undefined) {
@@ -34,7 +44,8 @@ export async function searchSamples(db: Database, filters: SearchFilters): Promi
   if (filters.tag !== undefined) query = query.where((eb) => tagCondition(eb, filters.tag ?? ''));
   if (filters.yara !== undefined) query = query.where((eb) => yaraCondition(eb, filters.yara ?? ''));
   if (filters.ioc !== undefined) query = query.where((eb) => iocCondition(eb, filters.ioc ?? ''));
-  if (filters.from !== undefined) query = query.where('last_seen', '>=', new Date(filters.from).toISOString());
+  if (filters.from !== undefined)
+    query = query.where('last_seen', '>=', new Date(filters.from).toISOString());
   if (filters.to !== undefined) query = query.where('last_seen', '<=', new Date(filters.to).toISOString());
 
   if (filters.q !== undefined) {
@@ -72,7 +83,10 @@ export async function searchSamples(db: Database, filters: SearchFilters): Promi
   if (filters.cursor !== undefined) {
     const [lastSeen, sha256] = decodeCursor(filters.cursor);
     query = query.where((eb) =>
-      eb.or([eb('last_seen', '<', lastSeen), eb.and([eb('last_seen', '=', lastSeen), eb('sha256', '<', sha256)])]),
+      eb.or([
+        eb('last_seen', '<', lastSeen),
+        eb.and([eb('last_seen', '=', lastSeen), eb('sha256', '<', sha256)]),
+      ]),
     );
   }
 
@@ -83,7 +97,8 @@ export async function searchSamples(db: Database, filters: SearchFilters): Promi
     .execute();
   const page = rows.slice(0, filters.limit);
   const last = page.at(-1);
-  const nextCursor = rows.length > filters.limit && last !== undefined ? encodeCursor(last.last_seen, last.sha256) : null;
+  const nextCursor =
+    rows.length > filters.limit && last !== undefined ? encodeCursor(last.last_seen, last.sha256) : null;
 
   const sha256s = page.map((row) => row.sha256);
   const names = new Map<string, string[]>();
@@ -101,7 +116,12 @@ export async function searchSamples(db: Database, filters: SearchFilters): Promi
       if (list.length < MAX_NAMES_PER_SUMMARY) list.push(row.name);
       names.set(row.sha256, list);
     }
-    const tagRows = await db.selectFrom('sample_tags').select(['sha256', 'tag']).where('sha256', 'in', sha256s).orderBy('tag').execute();
+    const tagRows = await db
+      .selectFrom('sample_tags')
+      .select(['sha256', 'tag'])
+      .where('sha256', 'in', sha256s)
+      .orderBy('tag')
+      .execute();
     for (const row of tagRows) tags.set(row.sha256, [...(tags.get(row.sha256) ?? []), row.tag]);
   }
 
@@ -125,7 +145,8 @@ const HASH_COLUMN_BY_LENGTH = { 32: 'md5', 40: 'sha1', 64: 'sha256', 128: 'sha51
 
 function hashCondition(eb: SamplesEb, hash: string) {
   const column = HASH_COLUMN_BY_LENGTH[hash.length as keyof typeof HASH_COLUMN_BY_LENGTH];
-  if (column === undefined) throw new AppError('VALIDATION_FAILED', 'hash must be an MD5, SHA-1, SHA-256 or SHA-512');
+  if (column === undefined)
+    throw new AppError('VALIDATION_FAILED', 'hash must be an MD5, SHA-1, SHA-256 or SHA-512');
   return eb(`samples.${column}`, '=', hash.toLowerCase());
 }
 
@@ -141,11 +162,19 @@ function nameCondition(eb: SamplesEb, lowerPattern: string) {
 }
 
 function tagCondition(eb: SamplesEb, tag: string) {
-  return eb('samples.sha256', 'in', eb.selectFrom('sample_tags').select('sample_tags.sha256').where('sample_tags.tag', '=', tag));
+  return eb(
+    'samples.sha256',
+    'in',
+    eb.selectFrom('sample_tags').select('sample_tags.sha256').where('sample_tags.tag', '=', tag),
+  );
 }
 
 function yaraCondition(eb: SamplesEb, rule: string) {
-  return eb('samples.sha256', 'in', eb.selectFrom('yara_matches').select('yara_matches.sha256').where('yara_matches.rule', '=', rule));
+  return eb(
+    'samples.sha256',
+    'in',
+    eb.selectFrom('yara_matches').select('yara_matches.sha256').where('yara_matches.rule', '=', rule),
+  );
 }
 
 /** Indicators are stored normalised (lower-cased where case does not matter), so try the value both ways. */
@@ -173,11 +202,19 @@ export function encodeCursor(lastSeen: string, sha256: string): string {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string'
+    ) {
       return [value[0], value[1]];
     }
   } catch {
     // Fall through: any undecodable cursor is the client's mistake, reported below.
   }
-  throw new AppError('VALIDATION_FAILED', 'invalid cursor (pass back the nextCursor of the previous page unchanged)');
+  throw new AppError(
+    'VALIDATION_FAILED',
+    'invalid cursor (pass back the nextCursor of the previous page unchanged)',
+  );
 }

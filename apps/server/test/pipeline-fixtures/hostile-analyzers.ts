@@ -16,6 +16,18 @@ export const echoAnalyzer: Analyzer<{ size: number; first: number | null }> = {
   analyze: (bytes) => Promise.resolve({ result: { size: bytes.length, first: bytes[0] ?? null }, tags: ['echoed'] }),
 };
 
+/** Emits one child whatever the depth, so the pipeline's own depth guard is what stops it. */
+export const spawnAnalyzer: Analyzer = {
+  name: 'test-spawn',
+  version: '1',
+  accepts: named('spawn'),
+  analyze: (bytes) =>
+    Promise.resolve({
+      result: { spawned: 1 },
+      children: [{ bytes: new Uint8Array([...bytes, 0x21]), name: `spawn-child-${bytes.length}`, relation: 'carved' as const, detail: 'offset 0' }],
+    }),
+};
+
 export const loopAnalyzer: Analyzer = {
   name: 'test-loop',
   version: '1',
@@ -70,4 +82,4 @@ export const throwAnalyzer: Analyzer = {
   analyze: () => Promise.reject(new Error('parser exploded')),
 };
 
-export const analyzers: readonly Analyzer[] = [echoAnalyzer, loopAnalyzer, heapHogAnalyzer, bufferHogAnalyzer, crashAnalyzer, throwAnalyzer];
+export const analyzers: readonly Analyzer[] = [echoAnalyzer, spawnAnalyzer, loopAnalyzer, heapHogAnalyzer, bufferHogAnalyzer, crashAnalyzer, throwAnalyzer];

@@ -69,8 +69,8 @@ describe('archiveAnalyzer', () => {
       expect(out.result.entries).toEqual([
         { path: 'readme.txt', size: 10, compressedSize: expect.any(Number), encrypted: false, extracted: true },
         { path: 'dir', storedPath: 'dir/', size: 0, compressedSize: 0, encrypted: false, extracted: false, reason: 'DIRECTORY' },
-        { path: 'dir/zipcrypto.bin', size: 16, compressedSize: expect.any(Number), encrypted: true, extracted: true, password: 'infected' },
-        { path: 'aes.bin', size: 10, compressedSize: expect.any(Number), encrypted: true, extracted: true, password: 'infected' },
+        { path: 'dir/zipcrypto.bin', size: 16, compressedSize: expect.any(Number), encrypted: true, encryption: 'zipcrypto', extracted: true, password: 'infected' },
+        { path: 'aes.bin', size: 10, compressedSize: expect.any(Number), encrypted: true, encryption: 'aes', extracted: true, password: 'infected' },
       ]);
       expect(out.children?.map((c) => [c.name, c.relation, c.detail, Buffer.from(c.bytes).toString()])).toEqual([
         ['readme.txt', 'extracted', 'readme.txt', 'plain text'],
@@ -142,6 +142,9 @@ describe('archiveAnalyzer', () => {
     it('refuses an archive listing absurdly many entries with ARCHIVE_BOMB', async () => {
       const zip = buildStoredZip(Array.from({ length: 10_001 }, (_, i) => ({ name: `${i}`, data: new Uint8Array([i & 0xff]) })));
       await expect(archiveAnalyzer.analyze(zip, facts('zip'), context({ maxChildren: 10 }))).rejects.toMatchObject({ code: 'ARCHIVE_BOMB' });
+      // Directory entries count too: listing alone must stay bounded.
+      const dirs = buildTar(Array.from({ length: 10_001 }, (_, i) => ({ name: `d${i}/`, type: '5' as const })));
+      await expect(archiveAnalyzer.analyze(dirs, facts('tar'), context({ maxChildren: 10 }))).rejects.toMatchObject({ code: 'ARCHIVE_BOMB' });
     });
 
     it('extracts nothing at the depth limit', async () => {
@@ -176,10 +179,24 @@ describe('archiveAnalyzer', () => {
       expect(garbage.result.entries).toEqual([]);
       expect(garbage.warnings?.[0]).toMatch(/^zip: cannot read archive/);
 
-      const zip = await buildZip([{ name: 'a.bin', data: randomBytes(5000), level: 0 }, { name: 'b.bin', data: randomBytes(5000), level: 0 }]);
+      const first = randomBytes(5000);
+      const zip = await buildZip([{ name: 'a.bin', data: first, level: 0 }, { name: 'b.bin', data: randomBytes(5000), level: 0 }]);
       const truncated = await archiveAnalyzer.analyze(zip.subarray(0, 7000), facts('zip'), context());
-      expect(truncated.children).toEqual([]);
-      expect(truncated.warnings?.length).toBeGreaterThan(0);
+      expect(truncated.result.entries.map((e) => [e.path, e.extracted, e.reason])).toEqual([
+        ['a.bin', true, undefined],
+        ['b.bin', false, 'TRUNCATED'],
+      ]);
+      expect(Buffer.from(truncated.children?.[0]?.bytes ?? []).equals(first)).toBe(true);
+      expect(truncated.warnings?.join('\n')).toMatch(/cannot read archive[\s\S]*recovered 2 entries from local headers/);
+
+      const text = Buffer.from('deflated member '.repeat(400));
+      const deflated = await buildZip([{ name: 'd.txt', data: text }, { name: 'e.txt', data: randomBytes(3000) }]);
+      const cut = await archiveAnalyzer.analyze(deflated.subarray(0, deflated.length - 1500), facts('zip'), context());
+      expect(cut.result.entries.map((e) => [e.path, e.extracted, e.reason])).toEqual([
+        ['d.txt', true, undefined],
+        ['e.txt', false, 'TRUNCATED'],
+      ]);
+      expect(Buffer.from(cut.children?.[0]?.bytes ?? []).equals(text)).toBe(true);
 
       const corrupt = Buffer.from(buildStoredZip([{ name: 'c.txt', data: Buffer.from('original content') }]));
       corrupt[36] = 0x58; // flip a data byte (30-byte header + 5-byte name): CRC-32 no longer matches

@@ -23,6 +23,8 @@ export interface ArchiveEntry {
   readonly size: number | null;
   readonly compressedSize: number | null;
   readonly encrypted: boolean;
+  /** ZIP encryption scheme of an encrypted member. */
+  readonly encryption?: 'zipcrypto' | 'aes';
   readonly extracted: boolean;
   readonly reason?: EntrySkipReason;
   /** Password from `context.archivePasswords` that opened this entry. */

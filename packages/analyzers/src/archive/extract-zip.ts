@@ -9,6 +9,7 @@ import {
 } from '@zip.js/zip.js';
 import { BoundedSink } from './extraction-budget.js';
 import type { Extraction, MemberInfo } from './extraction.js';
+import { salvageZip } from './salvage-zip.js';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -20,6 +21,7 @@ async function extractEntry(entry: Entry, extraction: Extraction, passwords: rea
     size: entry.uncompressedSize,
     compressedSize: entry.compressedSize,
     encrypted: entry.encrypted,
+    ...(entry.encrypted ? { encryption: entry.zipCrypto ? 'zipcrypto' : 'aes' } : {}),
   };
   if (entry.directory) {
     extraction.skip(info, 'DIRECTORY');
@@ -88,6 +90,10 @@ export async function extractZip(bytes: Uint8Array, extraction: Extraction, pass
   } catch (error) {
     if (error instanceof AppError) throw error;
     extraction.warnings.push(`zip: cannot read archive: ${messageOf(error)}`);
+    if (extraction.entries.length === 0) {
+      salvageZip(bytes, extraction);
+      if (extraction.entries.length > 0) extraction.warnings.push(`zip: recovered ${extraction.entries.length} entries from local headers`);
+    }
   } finally {
     await reader.close();
   }

@@ -9,6 +9,7 @@ export interface MemberInfo {
   readonly size: number | null;
   readonly compressedSize: number | null;
   readonly encrypted: boolean;
+  readonly encryption?: 'zipcrypto' | 'aes';
 }
 
 /**
@@ -41,9 +42,7 @@ export class Extraction {
    * refuses the whole archive (ARCHIVE_BOMB) when it lists absurdly many entries.
    */
   precheck(): EntrySkipReason | null {
-    if (this.entries.length >= this.maxListedEntries) {
-      throw new AppError('ARCHIVE_BOMB', `archive lists more than ${this.maxListedEntries} entries`, { details: { limit: this.maxListedEntries } });
-    }
+    this.#checkListing();
     if (!this.canExtract) return 'MAX_DEPTH';
     if (this.budget.childrenLeft <= 0) {
       if (!this.#warnedTooMany) {
@@ -57,12 +56,14 @@ export class Extraction {
 
   /** Records a member that was not extracted. */
   skip(info: MemberInfo, reason: EntrySkipReason, extra: Partial<ArchiveEntry> = {}): void {
+    this.#checkListing();
     const { path, unsafe } = this.#sanitize(info.storedPath);
     this.entries.push({ ...this.#base(info, path, unsafe), extracted: false, reason, ...extra });
   }
 
   /** Records an extracted member and emits it as a child. */
   extract(info: MemberInfo, data: Uint8Array, extra: Partial<ArchiveEntry> = {}): void {
+    this.#checkListing();
     const { path, unsafe } = this.#sanitize(info.storedPath);
     if (data.length === 0) {
       this.entries.push({ ...this.#base(info, path, unsafe), size: 0, extracted: false, reason: 'EMPTY', ...extra });
@@ -72,6 +73,12 @@ export class Extraction {
     if (unsafe) this.warnings.push(`unsafe member path ${JSON.stringify(info.storedPath)} extracted as ${JSON.stringify(path)}`);
     this.entries.push({ ...this.#base(info, path, unsafe), size: data.length, extracted: true, ...extra });
     this.children.push({ bytes: data, name: baseName(path), relation: this.#relation, detail: path });
+  }
+
+  #checkListing(): void {
+    if (this.entries.length >= this.maxListedEntries) {
+      throw new AppError('ARCHIVE_BOMB', `archive lists more than ${this.maxListedEntries} entries`, { details: { limit: this.maxListedEntries } });
+    }
   }
 
   #sanitize(storedPath: string): { path: string; unsafe: boolean } {
@@ -85,6 +92,7 @@ export class Extraction {
       size: info.size,
       compressedSize: info.compressedSize,
       encrypted: info.encrypted,
+      ...(info.encryption !== undefined ? { encryption: info.encryption } : {}),
       extracted: false,
       ...(unsafe ? { unsafePath: true } : {}),
     };

@@ -100,7 +100,8 @@ export function buildBeaconConfig(args: {
 }): BeaconConfig {
   const decoded = decodeSettings(args.records);
   const settings = [...decoded.settings, ...(args.extraSettings ?? [])];
-  const maxId = settings.reduce((m, s) => Math.max(m, s.id), 0);
+  // Ids above the beacon's 128-entry array are custom additions, not a newer release.
+  const maxId = settings.reduce((m, s) => (s.id < 128 ? Math.max(m, s.id) : m), 0);
   const cryptoScheme = decoded.fields.cryptoScheme;
   return {
     offset: args.offset,

@@ -128,17 +128,25 @@ function parseHttpAt(b: Uint8Array, start: number, limit: number): StagerInfo | 
       x64 = true;
     } else continue;
     if (port <= 0 || port > 0xffff) continue;
-    // HttpOpenRequestA flags: a push imm32 with INTERNET_FLAG_RELOAD set (CS always sets it).
+    // HttpOpenRequestA flags: the push imm32 followed by `push edx; push edx` (CAPE's template), else the first
+    // push with INTERNET_FLAG_RELOAD that is not an API hash (a hash push is followed by `call ebp`, FF D5).
     let flags = -1;
     let flagsEnd = -1;
-    for (let j = portEnd; j < Math.min(limit, portEnd + 120) - 5; j++) {
+    let fallback = -1;
+    for (let j = portEnd; j < Math.min(limit, portEnd + 120) - 7; j++) {
       if (b[j] !== 0x68) continue;
       const v = u32le(b, j + 1);
-      if ((v & INTERNET_FLAG_RELOAD) !== 0) {
+      if ((v & INTERNET_FLAG_RELOAD) === 0) continue;
+      if (b[j + 5] === 0x52 && b[j + 6] === 0x52) {
         flags = v;
         flagsEnd = j + 5;
         break;
       }
+      if (fallback < 0 && !(b[j + 5] === 0xff && b[j + 6] === 0xd5)) fallback = j;
+    }
+    if (flags < 0 && fallback >= 0) {
+      flags = u32le(b, fallback + 1);
+      flagsEnd = fallback + 5;
     }
     if (flags < 0) continue;
     const uriAt = findBackwardCall(b, flagsEnd, flagsEnd + 300);

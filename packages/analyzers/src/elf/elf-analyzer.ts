@@ -12,15 +12,23 @@ export function tagElf(info: ElfInfo): string[] {
   if (header !== null) {
     if (header.isPie) tags.add('pie');
     else if (header.typeName === 'DYN') tags.add('shared-library');
-    if ((header.typeName === 'EXEC' || header.typeName === 'DYN') && info.interpreter === null && info.programHeaders.length > 0) {
+    if (
+      (header.typeName === 'EXEC' || header.typeName === 'DYN') &&
+      info.interpreter === null &&
+      info.programHeaders.length > 0
+    ) {
       if (header.typeName === 'EXEC') tags.add('static');
     }
     if (info.stripped && info.sections.length > 0) tags.add('stripped');
-    if (info.sections.length === 0 && (header.typeName === 'EXEC' || header.typeName === 'DYN')) tags.add('no-section-headers');
+    if (info.sections.length === 0 && (header.typeName === 'EXEC' || header.typeName === 'DYN'))
+      tags.add('no-section-headers');
   }
   if (info.anomalies.some((a) => a.startsWith('UPX marker'))) tags.add('upx');
   if (info.anomalies.some((a) => a.startsWith('executable stack'))) tags.add('exec-stack');
-  if (info.sections.some((s) => s.entropy >= HIGH_ENTROPY && s.size >= 1024) || (info.sections.length === 0 && info.entropy >= HIGH_ENTROPY)) {
+  if (
+    info.sections.some((s) => s.entropy !== null && s.entropy >= HIGH_ENTROPY && s.size >= 1024) ||
+    (info.sections.length === 0 && info.entropy >= HIGH_ENTROPY)
+  ) {
     tags.add('high-entropy');
   }
   return [...tags];

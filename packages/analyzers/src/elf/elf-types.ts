@@ -80,8 +80,8 @@ export interface ElfSection {
   readonly info: number;
   readonly addressAlign: number;
   readonly entrySize: number;
-  /** Entropy of the section's bytes in the file (0 for NOBITS). */
-  readonly entropy: number;
+  /** Entropy of the section's bytes in the file (0 for NOBITS); `null` once the hashing budget is spent. */
+  readonly entropy: number | null;
 }
 
 export interface ElfDynamic {

@@ -1,6 +1,6 @@
 import { ByteReader } from '../bytes/byte-reader.js';
 import { shannonEntropy } from '../pe/shannon-entropy.js';
-import type { ElfDynamic, ElfHeader, ElfInfo, ElfProgramHeader, ElfSection } from './elf-types.js';
+import type { ElfDynamic, ElfInfo, ElfProgramHeader, ElfSection } from './elf-types.js';
 
 /** Bounds on hostile headers (real binaries have a few dozen of each). */
 export const MAX_PROGRAM_HEADERS = 4096;
@@ -176,7 +176,11 @@ class ElfReader {
 const hex = (value: bigint | number): string => `0x${value.toString(16)}`;
 
 function permissionsOf(flags: number): string {
-  return ((flags & PF_R) !== 0 ? 'r' : '-') + ((flags & PF_W) !== 0 ? 'w' : '-') + ((flags & PF_X) !== 0 ? 'x' : '-');
+  return (
+    ((flags & PF_R) !== 0 ? 'r' : '-') +
+    ((flags & PF_W) !== 0 ? 'w' : '-') +
+    ((flags & PF_X) !== 0 ? 'x' : '-')
+  );
 }
 
 function errorMessage(error: unknown): string {
@@ -221,7 +225,12 @@ export function parseElf(bytes: Uint8Array): ElfInfo {
   return info;
 }
 
-function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[], anomalies: string[]): void {
+function parseInto(
+  reader: ByteReader,
+  info: Mutable<ElfInfo>,
+  warnings: string[],
+  anomalies: string[],
+): void {
   if (!reader.has(0, 16) || reader.u32be(0) !== 0x7f454c46) {
     warnings.push('no ELF magic');
     return;
@@ -276,7 +285,8 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
   if (phnum > 0 && phentsize < expectedPhentsize) {
     anomalies.push(`e_phentsize is ${phentsize} (expected ${expectedPhentsize})`);
   } else {
-    if (phnum > MAX_PROGRAM_HEADERS) warnings.push(`only the first ${MAX_PROGRAM_HEADERS} of ${phnum} program headers are read`);
+    if (phnum > MAX_PROGRAM_HEADERS)
+      warnings.push(`only the first ${MAX_PROGRAM_HEADERS} of ${phnum} program headers are read`);
     for (let i = 0; i < Math.min(phnum, MAX_PROGRAM_HEADERS); i++) {
       const at = phoff + i * phentsize;
       if (!reader.has(at, expectedPhentsize)) {
@@ -304,17 +314,23 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
   if (interpreters.length > 1) anomalies.push(`${interpreters.length} PT_INTERP segments`);
   const interp = interpreters[0];
   if (interp !== undefined) {
-    if (reader.has(interp.offset, 1)) info.interpreter = reader.cString(interp.offset, Math.min(interp.fileSize, MAX_STRING));
+    if (reader.has(interp.offset, 1))
+      info.interpreter = reader.cString(interp.offset, Math.min(interp.fileSize, MAX_STRING));
     else warnings.push('PT_INTERP points outside the file');
   }
   for (const segment of programHeaders) {
-    if (segment.type === PT_LOAD && segment.fileSize > 0 && segment.offset + segment.fileSize > reader.length) {
+    if (
+      segment.type === PT_LOAD &&
+      segment.fileSize > 0 &&
+      segment.offset + segment.fileSize > reader.length
+    ) {
       anomalies.push(`LOAD segment at offset ${hex(segment.offset)} extends past the end of the file`);
     }
     if (segment.type === PT_LOAD && (segment.flags & PF_W) !== 0 && (segment.flags & PF_X) !== 0) {
       anomalies.push(`LOAD segment at ${segment.virtualAddress} is writable and executable`);
     }
-    if (segment.type === PT_GNU_STACK && (segment.flags & PF_X) !== 0) anomalies.push('executable stack (GNU_STACK has X)');
+    if (segment.type === PT_GNU_STACK && (segment.flags & PF_X) !== 0)
+      anomalies.push('executable stack (GNU_STACK has X)');
   }
   const loads = programHeaders.filter((p) => p.type === PT_LOAD);
   const inSegment = (address: bigint, segment: ElfProgramHeader): boolean => {
@@ -324,7 +340,8 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
   if ((type === 2 || type === 3) && entry !== 0n && loads.length > 0) {
     const home = loads.find((segment) => inSegment(entry, segment));
     if (home === undefined) anomalies.push(`entry point ${hex(entry)} lies outside every LOAD segment`);
-    else if ((home.flags & PF_X) === 0) anomalies.push(`entry point ${hex(entry)} lies in a non-executable segment`);
+    else if ((home.flags & PF_X) === 0)
+      anomalies.push(`entry point ${hex(entry)} lies in a non-executable segment`);
   }
 
   info.header = {
@@ -356,7 +373,9 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
   } else if (shentsize < expectedShentsize) {
     anomalies.push(`e_shentsize is ${shentsize} (expected ${expectedShentsize})`);
   } else {
-    if (shnum > MAX_SECTIONS) warnings.push(`only the first ${MAX_SECTIONS} of ${shnum} section headers are read`);
+    let hashBudget = 2 * reader.length + (1 << 20);
+    if (shnum > MAX_SECTIONS)
+      warnings.push(`only the first ${MAX_SECTIONS} of ${shnum} section headers are read`);
     for (let i = 0; i < Math.min(shnum, MAX_SECTIONS); i++) {
       const at = shoff + i * shentsize;
       if (!reader.has(at, expectedShentsize)) {
@@ -367,10 +386,21 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
       const flags = Number(r.word(at + 8));
       const offset = r.wordNumber(at + 8 + 2 * a);
       const size = r.wordNumber(at + 8 + 3 * a);
-      let entropy = 0;
+      let entropy: number | null = 0;
       if (sectionType !== SHT_NOBITS && size > 0) {
-        if (reader.has(offset, size)) entropy = shannonEntropy(reader.slice(offset, size));
-        else anomalies.push(`section ${i} data (offset ${hex(offset)}, size ${size}) extends past the end of the file`);
+        if (reader.has(offset, size)) {
+          // Hostile files can declare thousands of sections covering the whole file: bound the bytes hashed.
+          hashBudget -= size;
+          if (hashBudget >= 0) entropy = shannonEntropy(reader.slice(offset, size));
+          else {
+            entropy = null;
+            if (hashBudget + size >= 0)
+              warnings.push('sections overlap too much: entropy of the remaining sections is skipped');
+          }
+        } else
+          anomalies.push(
+            `section ${i} data (offset ${hex(offset)}, size ${size}) extends past the end of the file`,
+          );
       }
       sections.push({
         index: i,
@@ -398,7 +428,10 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
       for (const section of sections) {
         const nameOffset = r.u32(shoff + section.index * shentsize);
         if (nameOffset < names.size && reader.has(names.offset + nameOffset, 1)) {
-          section.name = reader.cString(names.offset + nameOffset, Math.min(MAX_STRING, names.size - nameOffset));
+          section.name = reader.cString(
+            names.offset + nameOffset,
+            Math.min(MAX_STRING, names.size - nameOffset),
+          );
         }
       }
     }
@@ -411,7 +444,10 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
   };
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
   const dynsym = sections.find((s) => s.type === SHT_DYNSYM);
-  info.symbols = { static: symtab === undefined ? 0 : symbolCount(symtab), dynamic: dynsym === undefined ? 0 : symbolCount(dynsym) };
+  info.symbols = {
+    static: symtab === undefined ? 0 : symbolCount(symtab),
+    dynamic: dynsym === undefined ? 0 : symbolCount(dynsym),
+  };
   info.stripped = symtab === undefined;
 
   const attempt = (what: string, run: () => void): void => {
@@ -426,7 +462,8 @@ function parseInto(reader: ByteReader, info: Mutable<ElfInfo>, warnings: string[
 
   // UPX writes its "UPX!" marker near the start of packed ELF files.
   const head = reader.slice(0, Math.min(reader.length, 0x400));
-  if (Buffer.from(head.buffer, head.byteOffset, head.byteLength).includes('UPX!')) anomalies.push('UPX marker (packed with UPX)');
+  if (Buffer.from(head.buffer, head.byteOffset, head.byteLength).includes('UPX!'))
+    anomalies.push('UPX marker (packed with UPX)');
 }
 
 /** Maps a virtual address to a file offset through the LOAD segments. */
@@ -434,7 +471,8 @@ function addressToOffset(address: bigint, programHeaders: readonly ElfProgramHea
   for (const segment of programHeaders) {
     if (segment.type !== PT_LOAD) continue;
     const start = BigInt(segment.virtualAddress);
-    if (address >= start && address < start + BigInt(segment.fileSize)) return segment.offset + Number(address - start);
+    if (address >= start && address < start + BigInt(segment.fileSize))
+      return segment.offset + Number(address - start);
   }
   return null;
 }
@@ -480,7 +518,9 @@ function parseDynamic(
   const stringAt = (value: bigint): string | null => {
     if (strtabOffset === null || value >= BigInt(strtabSize)) return null;
     const at = strtabOffset + Number(value);
-    return r.reader.has(at, 1) ? r.reader.cString(at, Math.min(MAX_STRING, strtabSize - Number(value))) : null;
+    return r.reader.has(at, 1)
+      ? r.reader.cString(at, Math.min(MAX_STRING, strtabSize - Number(value)))
+      : null;
   };
   if (strtabOffset === null && entries.length > 0) warnings.push('dynamic string table not found');
   const needed: string[] = [];
@@ -511,13 +551,18 @@ function findBuildIdIn(r: ElfReader, offset: number, size: number, alignment: nu
     const descAt = nameAt + align(nameSize);
     if (descAt + descSize > end) return null;
     const name = r.reader.cString(nameAt, Math.min(nameSize, 16));
-    if (name === 'GNU' && noteType === 3) return Buffer.from(r.reader.slice(descAt, Math.min(descSize, 64))).toString('hex');
+    if (name === 'GNU' && noteType === 3)
+      return Buffer.from(r.reader.slice(descAt, Math.min(descSize, 64))).toString('hex');
     at = descAt + align(descSize);
   }
   return null;
 }
 
-function findBuildId(r: ElfReader, sections: readonly ElfSection[], programHeaders: readonly ElfProgramHeader[]): string | null {
+function findBuildId(
+  r: ElfReader,
+  sections: readonly ElfSection[],
+  programHeaders: readonly ElfProgramHeader[],
+): string | null {
   for (const section of sections) {
     if (section.type !== SHT_NOTE) continue;
     const found = findBuildIdIn(r, section.offset, section.size, section.addressAlign === 8 ? 8 : 4);

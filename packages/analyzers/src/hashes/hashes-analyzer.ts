@@ -9,18 +9,23 @@ import { tlshHash } from './tlsh-hash.js';
  */
 export const FUZZY_HASH_MAX_BYTES = 256 * 1024 * 1024;
 
-/** ssdeep and TLSH of every sample (the cryptographic digests are computed at ingestion). */
-export const hashesAnalyzer: Analyzer<FuzzyHashes> = {
-  name: 'hashes',
-  version: '1.0.0',
-  accepts: () => true,
-  analyze(bytes) {
-    if (bytes.length > FUZZY_HASH_MAX_BYTES) {
-      return Promise.resolve({
-        result: { ssdeep: null, tlsh: null },
-        warnings: [`fuzzy hashes skipped: ${bytes.length} bytes is over the ${FUZZY_HASH_MAX_BYTES}-byte limit`],
-      });
-    }
-    return Promise.resolve({ result: { ssdeep: ssdeepHash(bytes), tlsh: tlshHash(bytes) } });
-  },
-};
+/** Builds the `hashes` analyser; `maxBytes` is the size above which fuzzy hashes are skipped. */
+export function createHashesAnalyzer(maxBytes = FUZZY_HASH_MAX_BYTES): Analyzer<FuzzyHashes> {
+  return {
+    name: 'hashes',
+    version: '1.0.0',
+    accepts: () => true,
+    analyze(bytes) {
+      if (bytes.length > maxBytes) {
+        return Promise.resolve({
+          result: { ssdeep: null, tlsh: null },
+          warnings: [`fuzzy hashes skipped: ${bytes.length} bytes is over the ${maxBytes}-byte limit`],
+        });
+      }
+      return Promise.resolve({ result: { ssdeep: ssdeepHash(bytes), tlsh: tlshHash(bytes) } });
+    },
+  };
+}
+
+/** ssdeep and TLSH of every sample (the cryptographic digests are computed at ingestion by computeDigests). */
+export const hashesAnalyzer: Analyzer<FuzzyHashes> = createHashesAnalyzer();

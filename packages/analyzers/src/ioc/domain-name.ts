@@ -56,10 +56,15 @@ const JAVA_ROOTS = new Set(['java', 'javax', 'android', 'androidx', 'kotlin', 'k
 const REVERSE_DNS_ROOTS = new Set(['com', 'org', 'net', 'io']);
 /** .NET namespace roots, refused when written PascalCase (`System.Net`, `System.IO`, `Microsoft.Win32`). */
 const DOTNET_ROOTS = new Set(['system', 'microsoft', 'mscorlib', 'windows', 'newtonsoft', 'mono']);
-/** Script receivers: `this.name`, `window.open`, `document.domains`, `WScript.Shell`. */
+/**
+ * Script receivers: `this.name`, `window.open`, `user.email`, `item.link`. Many new gTLDs are English words
+ * (`.name .email .link .data .app .host`), so a property access reads as a domain without this list.
+ */
 const SCRIPT_RECEIVERS = new Set([
   'this', 'self', 'window', 'document', 'console', 'math', 'json', 'object', 'array', 'string', 'wscript',
-  'navigator', 'location', 'module', 'exports', 'event', 'err', 'req', 'res', 'args', 'opts', 'ctx',
+  'navigator', 'location', 'module', 'exports', 'event', 'err', 'req', 'res', 'args', 'opts', 'ctx', 'user',
+  'obj', 'item', 'node', 'el', 'elem', 'element', 'props', 'state', 'params', 'options', 'settings', 'result',
+  'msg', 'form', 'input', 'model', 'target',
 ]);
 
 /**
@@ -75,5 +80,7 @@ export function looksLikeCodeName(original: string): boolean {
   if (SCRIPT_RECEIVERS.has(firstLower)) return true;
   const tld = labels[labels.length - 1] ?? '';
   if (DOTNET_ROOTS.has(firstLower) && /^[A-Z][a-z]/.test(first) && tld !== tld.toLowerCase()) return true;
-  return false;
+  // A PascalCase last label is a property or a type (`x.Name`, `Foo.Link`); hosts are written lower-case
+  // or all upper-case.
+  return /^[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$/.test(tld);
 }

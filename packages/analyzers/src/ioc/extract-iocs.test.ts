@@ -76,6 +76,7 @@ describe('extractIocs: URLs and their boundaries', () => {
     ['ftp://user:pw@files.evil.net:2121/x.bin', ['url:ftp://user:pw@files.evil.net:2121/x.bin', 'domain:files.evil.net']],
     ['http://evil.com/?to=victim@corp.com', ['url:http://evil.com/?to=victim@corp.com', 'domain:evil.com', 'domain:corp.com', 'email:victim@corp.com']],
     ['http://010.1.1.1/', []],
+    [`http://evil.com/${'a'.repeat(2100)}`, ['domain:evil.com']],
   ])('%j', (input, expected) => {
     expect(found(input)).toEqual(sorted(expected));
   });
@@ -94,6 +95,9 @@ describe('extractIocs: domains', () => {
     ['my_host.evil.com', []],
     ['microsoft.com', ['domain:microsoft.com']],
     ['Microsoft.com', ['domain:microsoft.com']],
+    ['ex\u0430mple.com and evil.com\u0430', []],
+    ['C2はevil.comです', ['domain:evil.com']],
+    ['日本語.jp', []],
   ])('%j', (input, expected) => {
     expect(found(input)).toEqual(sorted(expected));
   });
@@ -117,7 +121,7 @@ describe('extractIocs: domains', () => {
   test.each([
     'System.Runtime.InteropServices', 'System.IO', 'System.Net', 'System.Net.Http', 'Microsoft.Win32',
     'java.lang.String', 'javax.crypto.Cipher', 'android.app', 'com.google.android.gms', 'org.apache.commons.io',
-    'this.name', 'window.open("x")', 'obj.link(url)', 'document.domain',
+    'this.name', 'window.open("x")', 'obj.link(url)', 'document.domain', 'user.email', 'x.Name = 1', 'item.Link',
   ])('code name %j is not a domain', (name) => {
     expect(found(name)).toEqual([]);
   });
@@ -135,10 +139,14 @@ describe('extractIocs: IP addresses', () => {
     ['FileVersion\n6.1.7.1', []],
     ['1.2.3.4 version 2', ['ipv4:1.2.3.4']],
     ['server 5.6.7.8', ['ipv4:5.6.7.8']],
+    ['Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91', []],
+    ['http://5.6.7.8/a/9.9.9.9', ['url:http://5.6.7.8/a/9.9.9.9', 'ipv4:5.6.7.8', 'ipv4:9.9.9.9']],
     ['10.0.0.1 172.16.5.4 192.168.1.1 100.64.0.1', ['ipv4:10.0.0.1 !private', 'ipv4:172.16.5.4 !private', 'ipv4:192.168.1.1 !private', 'ipv4:100.64.0.1 !private']],
     ['127.0.0.1 169.254.1.1 192.0.2.1 224.0.0.1', ['ipv4:127.0.0.1 !reserved', 'ipv4:169.254.1.1 !reserved', 'ipv4:192.0.2.1 !reserved', 'ipv4:224.0.0.1 !reserved']],
     ['1.2.3.4:8080', ['ipv4:1.2.3.4', 'ip-port:1.2.3.4:8080']],
     ['1.2.3.4:70000', ['ipv4:1.2.3.4']],
+    ['[8.8.4.4]:443', ['ipv4:8.8.4.4', 'ip-port:8.8.4.4:443']],
+    ['10.0.0.1-10.0.0.5', ['ipv4:10.0.0.1 !private', 'ipv4:10.0.0.5 !private']],
     ['192.168.0.0/16', ['ipv4:192.168.0.0 !private']],
     ['2001:0db8:85a3:0000:0000:8a2e:0370:7334', ['ipv6:2001:db8:85a3::8a2e:370:7334 !reserved']],
     ['2a00:1450:4001:82b::200e', ['ipv6:2a00:1450:4001:82b::200e']],
@@ -225,6 +233,14 @@ describe('extractIocs: options and bounds', () => {
     const text = Array.from({ length: 100 }, (_, i) => `host${i}.evil.com`).join(' ');
     expect(extractIocs(text, { maxIndicators: 10 })).toHaveLength(10);
     expect(extractIocs(text)).toHaveLength(100);
+  });
+
+  test('minBareDomainLength drops short bare domains but not URL hosts', () => {
+    const text = 'a.cg x.com vk.com http://t.co/x df@zl.mk';
+    expect(show(extractIocs(text, { minBareDomainLength: 6 }))).toEqual(
+      sorted(['domain:vk.com', 'url:http://t.co/x', 'domain:t.co']),
+    );
+    expect(show(extractIocs(text))).toHaveLength(7);
   });
 
   test('refang: false leaves defanged text alone', () => {

@@ -17,9 +17,14 @@ export interface ExtractIocsOptions {
   readonly snippetChars?: number;
   /** Describes where a match at `index` of the (refanged) text was seen, e.g. the offset of a binary string. */
   readonly contextAt?: (index: number, length: number) => string | undefined;
+  /**
+   * Shortest domain accepted outside a URL (also applies to e-mail domains); default 0. Binary strings are
+   * full of short random runs (`a.cg`, `bv.tn`), so the ioc analyser asks for 6 there.
+   */
+  readonly minBareDomainLength?: number;
 }
 
-/** The longest URL kept; longer runs are cut at this length. */
+/** The longest URL kept; a longer run is skipped rather than cut into a wrong value. */
 export const MAX_URL_LENGTH = 2048;
 
 /**
@@ -33,10 +38,12 @@ export const MAX_URL_LENGTH = 2048;
  *   unless it follows `://`, `//` or `@` or starts with `www.`; non-TLD extensions (`.exe .dll .php`) fail the
  *   TLD check;
  * - code names are not domains: Java/Android packages, reverse-DNS package names (`com.x.y`), PascalCase .NET
- *   namespaces (`System.Net`), script receivers (`this.name`, `window.open`), and any token followed by `(`;
+ *   namespaces (`System.Net`), script receivers (`this.name`, `user.email`), a PascalCase last label
+ *   (`x.Name`), and any token followed by `(`;
  * - an IPv4 address preceded by a letter or a dot (`v1.2.3.4`, `1.1.2.3.4`), followed by `.digit`, or
  *   directly after the word version/ver/v/build/release/rev (optionally `:`, `=`, a quote, whitespace) is a
- *   version number: the rule looks only at what comes before, so `1.2.3.4 version 2` stays an IP;
+ *   version number, and so is one right after `Product/` (`Chrome/120.0.0.0`): the rules look only at what
+ *   comes before, so `1.2.3.4 version 2` and `http://1.2.3.4/` stay IPs;
  * - octets with leading zeros are refused (octal ambiguity);
  * - IPv6 needs at least three groups written in its RFC 5952 form (`Db::Add` is C++, `::1` too short to matter);
  * - digests: see `scanHashes`.
@@ -53,8 +60,9 @@ export function extractIocs(text: string, options: ExtractIocsOptions = {}): Ind
     ...(contextAt === undefined ? {} : { contextAt }),
   });
   scanUrls(source, sink);
-  scanEmails(source, sink);
-  scanDomains(source, sink);
+  const minBareDomainLength = options.minBareDomainLength ?? 0;
+  scanEmails(source, sink, minBareDomainLength);
+  scanDomains(source, sink, minBareDomainLength);
   scanIpv4(source, sink);
   scanIpv6(source, sink);
   scanHashes(source, sink);
@@ -65,7 +73,7 @@ export function extractIocs(text: string, options: ExtractIocsOptions = {}): Ind
 export function isUrl(value: string): boolean {
   const match = /^(?:https?|ftp):\/\//i.exec(value);
   if (match === null || value.length > MAX_URL_LENGTH) return false;
-  const end = scanUrlRun(value, match[0].length);
+  const end = scanUrlRun(value, 0, match[0].length);
   return end === value.length && parseUrl(value, match[0].length) !== null;
 }
 
@@ -81,14 +89,15 @@ for (const char of '"\'<>[]{}|\\^`') URL_CHAR[char.charCodeAt(0)] = 0;
 const TRAILING_PUNCTUATION = '.,;:!?*\'"';
 const CLOSERS: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{', '>': '<' };
 
-function scanUrlRun(text: string, from: number): number {
-  let end = from;
+/** End of the URL characters from `authorityStart`, at most MAX_URL_LENGTH + 1 characters after `start`. */
+function scanUrlRun(text: string, start: number, authorityStart: number): number {
+  let end = authorityStart;
   // An IPv6 literal host is the one place brackets belong in a URL.
   if (text[end] === '[') {
     const close = text.indexOf(']', end);
     if (close > end && close - end <= 47) end = close + 1;
   }
-  const limit = Math.min(text.length, from + MAX_URL_LENGTH);
+  const limit = Math.min(text.length, start + MAX_URL_LENGTH + 1);
   while (end < limit) {
     const code = text.charCodeAt(end);
     if (code >= 128 || URL_CHAR[code] !== 1) break;
@@ -186,8 +195,9 @@ function scanUrls(text: string, sink: IndicatorSink): void {
     if (sink.full) return;
     const start = match.index;
     const authorityStart = match[0].length;
-    const end = scanUrlRun(text, start + authorityStart);
+    const end = scanUrlRun(text, start, start + authorityStart);
     const raw = text.slice(start, end);
+    if (raw.length > MAX_URL_LENGTH) continue;
     // Text cut by an ellipsis ("http://evil.com/very/lo…", NFKC turns … into ...) is not a real URL.
     if (raw.endsWith('...')) continue;
     const url = trimUrl(raw, authorityStart);
@@ -201,7 +211,7 @@ function scanUrls(text: string, sink: IndicatorSink): void {
 
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
 
-function scanEmails(text: string, sink: IndicatorSink): void {
+function scanEmails(text: string, sink: IndicatorSink, minDomainLength: number): void {
   for (const match of text.matchAll(EMAIL)) {
     if (sink.full) return;
     const address = match[0];
@@ -209,7 +219,7 @@ function scanEmails(text: string, sink: IndicatorSink): void {
     const local = address.slice(0, at);
     const domain = address.slice(at + 1);
     if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) continue;
-    if (domain.length > 253 || !isDomain(domain)) continue;
+    if (domain.length > 253 || domain.length < minDomainLength || !isDomain(domain)) continue;
     if (isUrlUserinfo(text, match.index)) continue;
     const value = address.toLowerCase();
     sink.add('email', value, match.index, address.length, domainFlags(value.slice(at + 1)));
@@ -218,15 +228,16 @@ function scanEmails(text: string, sink: IndicatorSink): void {
 
 /** `ftp://user:pw@host`: the `pw@host` part is credentials and a host, not an address. */
 function isUrlUserinfo(text: string, index: number): boolean {
-  const scheme = text.lastIndexOf('://', index);
-  if (scheme < 0 || index - scheme > MAX_URL_LENGTH) return false;
-  const between = text.slice(scheme + 3, index);
-  return !/[\s/?#]/.test(between);
+  // Only the preceding MAX_URL_LENGTH characters are searched, so many addresses in a big text stay linear.
+  const before = text.slice(Math.max(0, index - MAX_URL_LENGTH), index);
+  const scheme = before.lastIndexOf('://');
+  return scheme >= 0 && !/[\s/?#]/.test(before.slice(scheme + 3));
 }
 
+const ALPHABETIC = /[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/u;
 const DOMAIN_TOKEN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+/g;
 
-function scanDomains(text: string, sink: IndicatorSink): void {
+function scanDomains(text: string, sink: IndicatorSink, minBareLength: number): void {
   for (const match of text.matchAll(DOMAIN_TOKEN)) {
     if (sink.full) return;
     const token = match[0];
@@ -235,9 +246,14 @@ function scanDomains(text: string, sink: IndicatorSink): void {
     const after = text[index + token.length];
     // The local part of an e-mail address, or a method call.
     if (after === '@' || after === '(') continue;
+    // "exаmple.com" with a Cyrillic "а": the ASCII tail "mple.com" is a fragment, not a domain. CJK text may
+    // touch a domain directly ("C2はevil.comです"), so only alphabetic scripts count.
+    if (ALPHABETIC.test(text[index - 1] ?? '') || ALPHABETIC.test(text[index + token.length] ?? '')) continue;
     const domain = token.toLowerCase();
     if (!isDomain(domain)) continue;
-    const hostContext = text[index - 1] === '@' || text.slice(Math.max(0, index - 2), index) === '//';
+    const urlHost = text.slice(Math.max(0, index - 2), index) === '//';
+    if (!urlHost && token.length < minBareLength) continue;
+    const hostContext = urlHost || text[index - 1] === '@';
     if (!hostContext && (looksLikeFileName(domain) || looksLikeCodeName(token))) continue;
     sink.add('domain', domain, index, token.length, domainFlags(domain));
   }
@@ -261,9 +277,18 @@ function scanIpv4(text: string, sink: IndicatorSink): void {
     const octets = parseIpv4(address);
     if (octets === null) continue;
     if (VERSION_CONTEXT.test(text.slice(Math.max(0, index - 24), index))) continue;
+    // "Chrome/120.0.0.0": a product token (a letter, then "/") introduces a version, as in User-Agent strings.
+    if (text[index - 1] === '/' && /[A-Za-z]/.test(text[index - 2] ?? '')) continue;
     const flags = ipv4Flags(octets);
     sink.add('ipv4', address, index, address.length, flags);
     if (colon >= 0 && isPortSuffix(token.slice(colon))) sink.add('ip-port', token, index, token.length, flags);
+    else if (colon < 0 && text[index - 1] === '[' && text[index + token.length] === ']') {
+      // "[1.2.3.4]:443", the bracketed form some tools print.
+      const port = /^:[0-9]{1,5}(?![0-9])/.exec(text.slice(index + token.length + 1, index + token.length + 8));
+      if (port !== null && isPortSuffix(port[0])) {
+        sink.add('ip-port', `${address}${port[0]}`, index - 1, token.length + 2 + port[0].length, flags);
+      }
+    }
   }
 }
 

@@ -115,12 +115,15 @@ describe('iocAnalyzer on binaries', () => {
     const output = await iocAnalyzer.analyze(bytes, facts('executable', bytes.length, 'pe32'), context());
     expect(output.result.source).toBe('strings');
     const shown = output.indicators?.map((i) => `${i.type}:${i.value} @ ${i.context ?? ''}`);
+    const asciiUrl = 4 + 'GetProcAddress\0'.length;
+    const utf16Url = 4 + 'GetProcAddress\0http://evil.com/beacon.bin\0'.length + 7;
+    const md5 = bytes.length - 32;
     expect(shown).toEqual([
-      'url:http://evil.com/beacon.bin @ ascii@0x13',
-      'url:http://c2.evil.net:8080/submit.php @ utf16le@0x3c',
-      'domain:evil.com @ ascii@0x13',
-      'domain:c2.evil.net @ utf16le@0x3c',
-      'md5:5d41402abc4b2a76b9719d911017c592 @ ascii@0xd2',
+      `url:http://evil.com/beacon.bin @ ascii@0x${asciiUrl.toString(16)}`,
+      `url:http://c2.evil.net:8080/submit.php @ utf16le@0x${utf16Url.toString(16)}`,
+      `domain:evil.com @ ascii@0x${asciiUrl.toString(16)}`,
+      `domain:c2.evil.net @ utf16le@0x${utf16Url.toString(16)}`,
+      `md5:5d41402abc4b2a76b9719d911017c592 @ ascii@0x${md5.toString(16)}`,
     ]);
     // "6.1.7601.1" is not even an IP; make sure the version rule spans strings too.
     const versioned = concat(utf16le('FileVersion'), new Uint8Array(4), utf16le('10.0.19.41'));

@@ -8,6 +8,8 @@ import { refang } from './refang.js';
 export const MAX_TEXT_BYTES = 16 * 1024 * 1024;
 /** Characters of binary strings scanned for indicators. */
 export const MAX_STRINGS_CHARS = 8 * 1024 * 1024;
+/** Shortest bare domain taken from binary strings, where 4-5 character runs like `a.cg` are mostly noise. */
+export const MIN_BINARY_DOMAIN_LENGTH = 6;
 /** Characters of surrounding text kept as an indicator's context in text samples. */
 export const IOC_SNIPPET_CHARS = 40;
 
@@ -61,7 +63,12 @@ export const iocAnalyzer: Analyzer<IocResult> = {
       const scanned = scanBinaryStrings(bytes, context.limits.maxStrings);
       cut = scanned.cut;
       if (cut) warnings.push('not every string of the sample was scanned for indicators');
-      indicators = extractIocs(scanned.text, { maxIndicators, refang: false, contextAt: scanned.contextAt });
+      indicators = extractIocs(scanned.text, {
+        maxIndicators,
+        refang: false,
+        contextAt: scanned.contextAt,
+        minBareDomainLength: MIN_BINARY_DOMAIN_LENGTH,
+      });
     }
     const counts: Partial<Record<IndicatorType, number>> = {};
     for (const indicator of indicators) counts[indicator.type] = (counts[indicator.type] ?? 0) + 1;

@@ -47,7 +47,7 @@ const SCHEME_SEPARATOR = /\b(https?|ftp)(?::\\\\?|__)(?=[A-Za-z0-9[])/gi;
 const WORD_DOT = /\b[A-Za-z0-9-]+(?:[ \t]+dot[ \t]+[A-Za-z0-9-]+)+\b/gi;
 const WORD_DOT_SEPARATOR = /[ \t]+dot[ \t]+/i;
 
-const NON_ASCII = /[^\x00-\x7F]/;
+const NON_ASCII = /[\u0080-\uFFFF]/;
 
 function refangOnce(text: string): string {
   let out = text.replace(INVISIBLE, '');

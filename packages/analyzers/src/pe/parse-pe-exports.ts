@@ -24,7 +24,9 @@ export function parseExports(image: PeImage, directoryRva: number, directorySize
 
   const dllName = nameRva === 0 ? null : image.cStringAt(nameRva, MAX_NAME_LENGTH);
   if (numberOfFunctions > MAX_EXPORTS) {
-    image.warnings.push(`export directory claims ${numberOfFunctions} functions; only the first ${MAX_EXPORTS} are read`);
+    image.warnings.push(
+      `export directory claims ${numberOfFunctions} functions; only the first ${MAX_EXPORTS} are read`,
+    );
   }
   const functionCount = Math.min(numberOfFunctions, MAX_EXPORTS);
 

@@ -15,7 +15,12 @@ interface SymbolBudget {
 }
 
 /** Reads an import lookup table (ILT/INT/IAT) at `tableRva` until its zero terminator. */
-function readThunks(image: PeImage, tableRva: number, dll: string, budget: SymbolBudget): PeImportedFunction[] {
+function readThunks(
+  image: PeImage,
+  tableRva: number,
+  dll: string,
+  budget: SymbolBudget,
+): PeImportedFunction[] {
   const functions: PeImportedFunction[] = [];
   const step = image.is64 ? 8 : 4;
   const ordinalFlag = image.is64 ? 1n << 63n : 1n << 31n;
@@ -39,7 +44,9 @@ function readThunks(image: PeImage, tableRva: number, dll: string, budget: Symbo
     const hint = nameRva < 0x1_0000_0000n ? image.u16At(Number(nameRva)) : null;
     const name = hint === null ? null : image.cStringAt(Number(nameRva) + 2, MAX_NAME_LENGTH);
     if (hint === null || name === null) {
-      image.warnings.push(`import of ${dll} has a name RVA 0x${nameRva.toString(16)} outside the file; table abandoned`);
+      image.warnings.push(
+        `import of ${dll} has a name RVA 0x${nameRva.toString(16)} outside the file; table abandoned`,
+      );
       break;
     }
     functions.push({ name, ordinal: null, hint });
@@ -68,7 +75,9 @@ export function parseImports(image: PeImage, directoryRva: number): PeImportedDl
     const firstThunk = view.getUint32(16, true);
     const dll = image.cStringAt(nameRva, MAX_NAME_LENGTH);
     if (dll === null) {
-      image.warnings.push(`import descriptor ${index} has a DLL name RVA 0x${nameRva.toString(16)} outside the file`);
+      image.warnings.push(
+        `import descriptor ${index} has a DLL name RVA 0x${nameRva.toString(16)} outside the file`,
+      );
       continue;
     }
     // Like the loader, prefer the lookup table (OriginalFirstThunk) and fall back to the IAT (old Borland linkers).

@@ -40,13 +40,17 @@ function collectLeaves(image: PeImage, rootRva: number): ResourceLeaf[] {
 
   const walk = (directoryOffset: number, level: number, type: string, typeId: number | null): void => {
     if (visited.has(directoryOffset)) {
-      image.warnings.push(`resource directory at offset 0x${directoryOffset.toString(16)} is referenced twice (loop)`);
+      image.warnings.push(
+        `resource directory at offset 0x${directoryOffset.toString(16)} is referenced twice (loop)`,
+      );
       return;
     }
     visited.add(directoryOffset);
     const header = image.bytesAt(rootRva + directoryOffset, 16);
     if (header === null || header.length < 16) {
-      image.warnings.push(`resource directory at offset 0x${directoryOffset.toString(16)} lies outside the file`);
+      image.warnings.push(
+        `resource directory at offset 0x${directoryOffset.toString(16)} lies outside the file`,
+      );
       return;
     }
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
@@ -76,7 +80,8 @@ function collectLeaves(image: PeImage, rootRva: number): ResourceLeaf[] {
         continue;
       }
       if (isDirectory) {
-        if (level >= 2) image.warnings.push('resource tree deeper than type/name/language; extra levels ignored');
+        if (level >= 2)
+          image.warnings.push('resource tree deeper than type/name/language; extra levels ignored');
         else walk(target, level + 1, type, typeId);
         continue;
       }
@@ -171,7 +176,8 @@ export function parseVersionInfo(bytes: Uint8Array): PeVersionInfo | null {
         // wValueLength is unreliable in the wild (bytes vs characters); read up to the NUL or the node end.
         const raw = decodeUtf16(bytes.subarray(entry.valueStart, entry.end));
         const nul = raw.indexOf('\0');
-        if (entry.key !== '' && !Object.hasOwn(strings, entry.key)) strings[entry.key] = nul >= 0 ? raw.slice(0, nul) : raw;
+        if (entry.key !== '' && !Object.hasOwn(strings, entry.key))
+          strings[entry.key] = nul >= 0 ? raw.slice(0, nul) : raw;
       }
     }
   }
@@ -179,7 +185,10 @@ export function parseVersionInfo(bytes: Uint8Array): PeVersionInfo | null {
 }
 
 /** Summarises the resource directory per type and parses the first VERSION resource. */
-export function parseResources(image: PeImage, directoryRva: number): { resources: PeResources; versionInfo: PeVersionInfo | null } {
+export function parseResources(
+  image: PeImage,
+  directoryRva: number,
+): { resources: PeResources; versionInfo: PeVersionInfo | null } {
   const leaves = collectLeaves(image, directoryRva);
   const byType = new Map<string, { count: number; languages: Set<number>; totalSize: number }>();
   let totalSize = 0;

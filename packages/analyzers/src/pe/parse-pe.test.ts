@@ -75,11 +75,25 @@ describe(parsePe.name, () => {
       exports: {
         dllName: 'demo.dll',
         ordinalBase: 10,
-        functions: [{ name: 'Run', rva: 0x1010 }, { name: 'Fwd', forwarder: 'NTDLL.RtlExitUserThread' }, { rva: 0x1020 }],
+        functions: [
+          { name: 'Run', rva: 0x1010 },
+          { name: 'Fwd', forwarder: 'NTDLL.RtlExitUserThread' },
+          { rva: 0x1020 },
+        ],
       },
-      richHeader: { entries: [{ productId: 0x104, build: 30795, count: 12 }, { productId: 0x101, build: 30795, count: 3 }] },
+      richHeader: {
+        entries: [
+          { productId: 0x104, build: 30795, count: 12 },
+          { productId: 0x101, build: 30795, count: 3 },
+        ],
+      },
       versionInfo: {
-        strings: { CompanyName: 'ACME Corp', ProductName: 'Demo', OriginalFilename: 'demo.dll', FileVersion: '1.2.3.4' },
+        strings: {
+          CompanyName: 'ACME Corp',
+          ProductName: 'Demo',
+          OriginalFilename: 'demo.dll',
+          FileVersion: '1.2.3.4',
+        },
         fileVersion: [1, 2, 3, 4],
         productVersion: [5, 6, 7, 8],
       },
@@ -88,7 +102,11 @@ describe(parsePe.name, () => {
         { type: 10, name: 102, language: 0x407, data: new Uint8Array(50) },
         { type: 'CONFIG', name: 1, language: 0, data: new Uint8Array(8) },
       ],
-      codeView: { pdbPath: 'C:\\build\\demo.pdb', age: 3, guid: Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i) },
+      codeView: {
+        pdbPath: 'C:\\build\\demo.pdb',
+        age: 3,
+        guid: Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i),
+      },
       tlsCallbacks: [0x1000, 0x1008],
       overlay: new Uint8Array([1, 2, 3, 4]),
       certificate: new Uint8Array(21),
@@ -97,12 +115,29 @@ describe(parsePe.name, () => {
     const info = parsePe(bytes);
     expect(info.warnings).toEqual([]);
     expect(info.format).toBe('pe32+');
-    expect(info.fileHeader).toMatchObject({ machineName: 'AMD64', isDll: true, numberOfSections: 4, timestampIso: '2023-11-14T22:13:20.000Z' });
+    expect(info.fileHeader).toMatchObject({
+      machineName: 'AMD64',
+      isDll: true,
+      numberOfSections: 4,
+      timestampIso: '2023-11-14T22:13:20.000Z',
+    });
     expect(info.fileHeader?.characteristicsFlags).toContain('DLL');
-    expect(info.optionalHeader).toMatchObject({ magic: 0x20b, imageBase: '0x180000000', entryPointSection: '.text' });
+    expect(info.optionalHeader).toMatchObject({
+      magic: 0x20b,
+      imageBase: '0x180000000',
+      entryPointSection: '.text',
+    });
     expect(info.sections.map((s) => s.name)).toEqual(['.text', '.data', '.rdata', '.rsrc']);
-    expect(info.sections[1]).toMatchObject({ virtualAddress: 0x2000, virtualSize: 0x2000, permissions: 'rw-' });
-    expect(info.sections[0]!.md5).toBe(createHash('md5').update(Buffer.concat([text, new Uint8Array(0x100)])).digest('hex'));
+    expect(info.sections[1]).toMatchObject({
+      virtualAddress: 0x2000,
+      virtualSize: 0x2000,
+      permissions: 'rw-',
+    });
+    expect(info.sections[0]!.md5).toBe(
+      createHash('md5')
+        .update(Buffer.concat([text, new Uint8Array(0x100)]))
+        .digest('hex'),
+    );
     expect(info.sections[0]!.entropy).toBeGreaterThan(6);
 
     expect(info.imports).toEqual([
@@ -125,7 +160,9 @@ describe(parsePe.name, () => {
     ]);
     // pefile's rules: extension stripped, ws2_32 #23 = socket, oleaut32 #2 = SysAllocString, else ord<N>.
     expect(info.imphash).toBe(
-      md5('kernel32.exitprocess,kernel32.getprocaddress,ws2_32.socket,ws2_32.wsastartup,oleaut32.sysallocstring,custom.ord7'),
+      md5(
+        'kernel32.exitprocess,kernel32.getprocaddress,ws2_32.socket,ws2_32.wsastartup,oleaut32.sysallocstring,custom.ord7',
+      ),
     );
     expect(info.delayImports).toEqual([
       {
@@ -137,7 +174,13 @@ describe(parsePe.name, () => {
       },
     ]);
 
-    expect(info.exports).toMatchObject({ dllName: 'demo.dll', ordinalBase: 10, numberOfFunctions: 3, numberOfNames: 2, timestamp: 1_700_000_000 });
+    expect(info.exports).toMatchObject({
+      dllName: 'demo.dll',
+      ordinalBase: 10,
+      numberOfFunctions: 3,
+      numberOfNames: 2,
+      timestamp: 1_700_000_000,
+    });
     expect(info.exports?.functions).toEqual([
       { ordinal: 10, name: 'Run', rva: 0x1010, forwarder: null },
       { ordinal: 11, name: 'Fwd', rva: expect.any(Number), forwarder: 'NTDLL.RtlExitUserThread' },
@@ -154,7 +197,12 @@ describe(parsePe.name, () => {
       fileVersion: '1.2.3.4',
       productVersion: '5.6.7.8',
       translation: '040904B0',
-      strings: { CompanyName: 'ACME Corp', ProductName: 'Demo', OriginalFilename: 'demo.dll', FileVersion: '1.2.3.4' },
+      strings: {
+        CompanyName: 'ACME Corp',
+        ProductName: 'Demo',
+        OriginalFilename: 'demo.dll',
+        FileVersion: '1.2.3.4',
+      },
     });
 
     expect(info.richHeader?.entries).toEqual([
@@ -164,12 +212,24 @@ describe(parsePe.name, () => {
     expect(info.richHeader).toMatchObject({ offset: 0x80, checksumValid: true });
     expect(info.richHeader?.richHash).toMatch(/^[0-9a-f]{32}$/);
 
-    expect(info.debug).toEqual([expect.objectContaining({ type: 2, typeName: 'CODEVIEW', timestamp: 1_700_000_000 })]);
-    expect(info.codeView).toEqual({ signature: 'RSDS', pdbPath: 'C:\\build\\demo.pdb', age: 3, guid: 'A3A2A1A0-A5A4-A7A6-A8A9-AAABACADAEAF' });
+    expect(info.debug).toEqual([
+      expect.objectContaining({ type: 2, typeName: 'CODEVIEW', timestamp: 1_700_000_000 }),
+    ]);
+    expect(info.codeView).toEqual({
+      signature: 'RSDS',
+      pdbPath: 'C:\\build\\demo.pdb',
+      age: 3,
+      guid: 'A3A2A1A0-A5A4-A7A6-A8A9-AAABACADAEAF',
+    });
     expect(info.tls).toEqual({ callbackCount: 2, callbacks: ['0x180001000', '0x180001008'] });
 
     const certificateOffset = bytes.length - 32;
-    expect(info.authenticode).toEqual({ offset: certificateOffset, size: 32, withinFile: true, certificateType: 2 });
+    expect(info.authenticode).toEqual({
+      offset: certificateOffset,
+      size: 32,
+      withinFile: true,
+      certificateType: 2,
+    });
     expect(info.overlay).toMatchObject({ size: bytes.length - info.overlay!.offset, isSignatureOnly: false });
     expect(info.overlay!.offset).toBeLessThan(certificateOffset);
     expect(info.clr).toBeNull();
@@ -178,7 +238,12 @@ describe(parsePe.name, () => {
   });
 
   it('reads the .NET CLR header and metadata version', () => {
-    const info = parsePe(buildPe({ clr: { runtimeVersion: 'v4.0.30319', flags: 0x9 }, imports: [{ dll: 'mscoree.dll', functions: ['_CorExeMain'] }] }));
+    const info = parsePe(
+      buildPe({
+        clr: { runtimeVersion: 'v4.0.30319', flags: 0x9 },
+        imports: [{ dll: 'mscoree.dll', functions: ['_CorExeMain'] }],
+      }),
+    );
     expect(info.clr).toEqual({
       headerVersion: '2.5',
       runtimeVersion: 'v4.0.30319',
@@ -199,7 +264,11 @@ describe(parsePe.name, () => {
         richHeader: { entries: [{ productId: 1, build: 2, count: 3 }], corruptChecksum: true },
         sections: [
           { name: 'UPX0', data: new Uint8Array(0), virtualSize: 0x1000, characteristics: 0xe0000080 },
-          { name: 'UPX1', data: new Uint8Array(0x800).map(() => Math.floor(Math.random() * 256)), characteristics: 0xe0000040 },
+          {
+            name: 'UPX1',
+            data: new Uint8Array(0x800).map(() => Math.floor(Math.random() * 256)),
+            characteristics: 0xe0000040,
+          },
         ],
         entryPoint: 0x9000,
       }),
@@ -223,7 +292,13 @@ describe(parsePe.name, () => {
     expect(
       computeImphash([
         { dll: 'WSOCK32.DLL', functions: [{ name: null, ordinal: 3, hint: null }] },
-        { dll: 'a.sys', functions: [{ name: 'Fn', ordinal: null, hint: 1 }, { name: 'bad name', ordinal: null, hint: 1 }] },
+        {
+          dll: 'a.sys',
+          functions: [
+            { name: 'Fn', ordinal: null, hint: 1 },
+            { name: 'bad name', ordinal: null, hint: 1 },
+          ],
+        },
         { dll: 'lib.so', functions: [{ name: 'X', ordinal: null, hint: null }] },
         { dll: '', functions: [{ name: 'Y', ordinal: null, hint: null }] },
       ]),

@@ -42,6 +42,7 @@ const MAX_DEBUG_ENTRIES = 64;
 const MAX_TLS_CALLBACKS = 64;
 const MAX_PDB_PATH = 1024;
 const HIGH_ENTROPY = 7.2;
+const HASH_BUDGET_SLACK = 1 << 20;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -126,7 +127,8 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
   };
   attempt('Rich header', () => {
     info.richHeader = parseRichHeader(reader, peOffset);
-    if (info.richHeader !== null && !info.richHeader.checksumValid) anomalies.push('Rich header checksum does not match its key (edited header?)');
+    if (info.richHeader !== null && !info.richHeader.checksumValid)
+      anomalies.push('Rich header checksum does not match its key (edited header?)');
   });
 
   // File header (IMAGE_FILE_HEADER).
@@ -152,7 +154,8 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
   };
   if (sizeOfOptionalHeader === 0) anomalies.push('zero-size optional header');
   if (numberOfSections === 0) anomalies.push('no sections');
-  if (numberOfSections > WINDOWS_MAX_SECTIONS) anomalies.push(`${numberOfSections} sections (Windows loads at most ${WINDOWS_MAX_SECTIONS})`);
+  if (numberOfSections > WINDOWS_MAX_SECTIONS)
+    anomalies.push(`${numberOfSections} sections (Windows loads at most ${WINDOWS_MAX_SECTIONS})`);
 
   // Optional header. Read even when SizeOfOptionalHeader is too small, as the loader does.
   const oh = fh + 20;
@@ -186,7 +189,8 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
   const version = (offset: number): string => `${reader.u16le(offset)}.${reader.u16le(offset + 2)}`;
 
   // Data directories: at most 16, and only those present in the file.
-  if (numberOfRvaAndSizes > 16) anomalies.push(`NumberOfRvaAndSizes is ${numberOfRvaAndSizes} (more than 16)`);
+  if (numberOfRvaAndSizes > 16)
+    anomalies.push(`NumberOfRvaAndSizes is ${numberOfRvaAndSizes} (more than 16)`);
   const directories: PeDataDirectory[] = [];
   const directoryStart = oh + fixedSize;
   for (let i = 0; i < Math.min(numberOfRvaAndSizes, 16); i++) {
@@ -210,7 +214,10 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
   const sectionTable = oh + sizeOfOptionalHeader;
   const mapped: MappedSection[] = [];
   const sections: PeSection[] = [];
-  if (numberOfSections > MAX_SECTIONS) warnings.push(`only the first ${MAX_SECTIONS} of ${numberOfSections} sections are read`);
+  // Real sections do not overlap, so hashing them costs at most the file size; hostile ones may all cover it.
+  let hashBudget = 2 * reader.length + HASH_BUDGET_SLACK;
+  if (numberOfSections > MAX_SECTIONS)
+    warnings.push(`only the first ${MAX_SECTIONS} of ${numberOfSections} sections are read`);
   for (let i = 0; i < Math.min(numberOfSections, MAX_SECTIONS); i++) {
     const at = sectionTable + i * 40;
     if (!reader.has(at, 40)) {
@@ -232,14 +239,22 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
       rawSize,
       characteristics: sectionCharacteristics,
     });
-    const available = rawSize === 0 || adjustedOffset >= reader.length ? 0 : Math.min(rawSize, reader.length - adjustedOffset);
+    const available =
+      rawSize === 0 || adjustedOffset >= reader.length
+        ? 0
+        : Math.min(rawSize, reader.length - adjustedOffset);
     const data = reader.slice(Math.min(adjustedOffset, reader.length), available);
-    if (rawSize > 0 && adjustedOffset + rawSize > reader.length) anomalies.push(`section ${name} raw data extends past the end of the file`);
+    if (rawSize > 0 && adjustedOffset + rawSize > reader.length)
+      anomalies.push(`section ${name} raw data extends past the end of the file`);
     const permissions =
       ((sectionCharacteristics & SECTION_MEM_READ) !== 0 ? 'r' : '-') +
       ((sectionCharacteristics & SECTION_MEM_WRITE) !== 0 ? 'w' : '-') +
       ((sectionCharacteristics & SECTION_MEM_EXECUTE) !== 0 ? 'x' : '-');
-    const entropy = shannonEntropy(data);
+    const hashed = data.length <= hashBudget;
+    hashBudget -= data.length;
+    if (!hashed && hashBudget + data.length >= 0)
+      warnings.push('sections overlap too much: entropy and md5 of the remaining sections are skipped');
+    const entropy = hashed ? shannonEntropy(data) : null;
     sections.push({
       name,
       virtualAddress,
@@ -250,12 +265,14 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
       characteristicsFlags: decodeFlags(sectionCharacteristics, SECTION_CHARACTERISTICS),
       permissions,
       entropy,
-      md5: createHash('md5').update(data).digest('hex'),
+      md5: hashed ? createHash('md5').update(data).digest('hex') : null,
     });
     const packer = PACKER_SECTION_NAMES.get(name.toLowerCase());
     if (packer !== undefined) anomalies.push(`section name ${name} suggests ${packer}`);
-    if (permissions === 'rwx' || permissions === '-wx') anomalies.push(`section ${name} is writable and executable`);
-    if (entropy >= HIGH_ENTROPY && data.length >= 1024) anomalies.push(`section ${name} has high entropy (${entropy})`);
+    if (permissions === 'rwx' || permissions === '-wx')
+      anomalies.push(`section ${name} is writable and executable`);
+    if (entropy !== null && entropy >= HIGH_ENTROPY && data.length >= 1024)
+      anomalies.push(`section ${name} has high entropy (${entropy})`);
   }
   info.sections = sections;
   const image = new PeImage(reader, is64, imageBase, mapped, warnings, anomalies);
@@ -265,7 +282,10 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
     if (!isDll) anomalies.push('entry point is zero');
   } else if (entrySection === null) {
     anomalies.push(`entry point ${hex(entryPoint)} lies outside every section`);
-  } else if ((entrySection.characteristics & SECTION_MEM_EXECUTE) === 0 && (entrySection.characteristics & 0x20) === 0) {
+  } else if (
+    (entrySection.characteristics & SECTION_MEM_EXECUTE) === 0 &&
+    (entrySection.characteristics & 0x20) === 0
+  ) {
     anomalies.push(`entry point lies in non-executable section ${entrySection.name}`);
   }
 
@@ -307,9 +327,14 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
       info.imphash = computeImphash(info.imports);
     });
   const delayImports = directory('DELAY_IMPORT');
-  if (delayImports !== null) attempt('delay imports', () => (info.delayImports = parseDelayImports(image, delayImports.virtualAddress)));
+  if (delayImports !== null)
+    attempt(
+      'delay imports',
+      () => (info.delayImports = parseDelayImports(image, delayImports.virtualAddress)),
+    );
   const exports = directory('EXPORT');
-  if (exports !== null) attempt('exports', () => (info.exports = parseExports(image, exports.virtualAddress, exports.size)));
+  if (exports !== null)
+    attempt('exports', () => (info.exports = parseExports(image, exports.virtualAddress, exports.size)));
   const resources = directory('RESOURCE');
   if (resources !== null)
     attempt('resources', () => {
@@ -333,7 +358,11 @@ function parseInto(reader: ByteReader, info: Mutable<PeInfo>, warnings: string[]
     info.authenticode = parseSecurity(reader, security.virtualAddress, security.size);
     if (!info.authenticode.withinFile) anomalies.push('security directory points past the end of the file');
   }
-  attempt('overlay', () => (info.overlay = findOverlay(image, oh, sizeOfOptionalHeader, sections, directories, info.authenticode)));
+  attempt(
+    'overlay',
+    () =>
+      (info.overlay = findOverlay(image, oh, sizeOfOptionalHeader, sections, directories, info.authenticode)),
+  );
 }
 
 /**
@@ -385,15 +414,29 @@ function parseCodeView(data: Uint8Array): PeCodeView | null {
     return Buffer.from(nul >= 0 ? slice.subarray(0, nul) : slice).toString('utf8');
   };
   if (data.length >= 24 && view.getUint32(0, true) === 0x53445352) {
-    return { signature: 'RSDS', guid: formatGuid(data.subarray(4, 20)), age: view.getUint32(20, true), pdbPath: pathFrom(24) };
+    return {
+      signature: 'RSDS',
+      guid: formatGuid(data.subarray(4, 20)),
+      age: view.getUint32(20, true),
+      pdbPath: pathFrom(24),
+    };
   }
   if (data.length >= 16 && view.getUint32(0, true) === 0x3031424e) {
-    return { signature: 'NB10', guid: view.getUint32(8, true).toString(16).padStart(8, '0').toUpperCase(), age: view.getUint32(12, true), pdbPath: pathFrom(16) };
+    return {
+      signature: 'NB10',
+      guid: view.getUint32(8, true).toString(16).padStart(8, '0').toUpperCase(),
+      age: view.getUint32(12, true),
+      pdbPath: pathFrom(16),
+    };
   }
   return null;
 }
 
-function parseDebug(image: PeImage, rva: number, size: number): { entries: PeDebugEntry[]; codeView: PeCodeView | null } {
+function parseDebug(
+  image: PeImage,
+  rva: number,
+  size: number,
+): { entries: PeDebugEntry[]; codeView: PeCodeView | null } {
   const entries: PeDebugEntry[] = [];
   let codeView: PeCodeView | null = null;
   const count = Math.min(Math.floor(size / 28), MAX_DEBUG_ENTRIES);
@@ -408,7 +451,13 @@ function parseDebug(image: PeImage, rva: number, size: number): { entries: PeDeb
     const dataSize = view.getUint32(16, true);
     const dataRva = view.getUint32(20, true);
     const rawOffset = view.getUint32(24, true);
-    entries.push({ type, typeName: DEBUG_TYPE_NAMES.get(type) ?? `UNKNOWN(${type})`, timestamp: view.getUint32(4, true), size: dataSize, rawOffset });
+    entries.push({
+      type,
+      typeName: DEBUG_TYPE_NAMES.get(type) ?? `UNKNOWN(${type})`,
+      timestamp: view.getUint32(4, true),
+      size: dataSize,
+      rawOffset,
+    });
     if (type === 2 && codeView === null) {
       const length = Math.min(dataSize, 24 + MAX_PDB_PATH);
       const data = image.reader.has(rawOffset, length)
@@ -430,7 +479,8 @@ function parseTls(image: PeImage, rva: number): PeTls {
   if (callbacksVa === null) image.warnings.push('TLS directory lies outside the file');
   else if (callbacksVa !== 0n) {
     const tableRva = image.vaToRva(callbacksVa);
-    if (tableRva === null) image.warnings.push(`TLS callback table address ${hex(callbacksVa)} is outside the image`);
+    if (tableRva === null)
+      image.warnings.push(`TLS callback table address ${hex(callbacksVa)} is outside the image`);
     else {
       const step = image.is64 ? 8 : 4;
       for (let i = 0; i < MAX_TLS_CALLBACKS; i++) {
@@ -461,7 +511,9 @@ function parseClr(image: PeImage, rva: number): PeClrHeader | null {
       const length = Math.min(rootView.getUint32(12, true), root.length - 16, 255);
       const versionBytes = root.subarray(16, 16 + length);
       const nul = versionBytes.indexOf(0);
-      runtimeVersion = Buffer.from(nul >= 0 ? versionBytes.subarray(0, nul) : versionBytes).toString('latin1');
+      runtimeVersion = Buffer.from(nul >= 0 ? versionBytes.subarray(0, nul) : versionBytes).toString(
+        'latin1',
+      );
     } else image.warnings.push('CLR metadata root has no BSJB signature');
   }
   return {
@@ -508,6 +560,14 @@ function findOverlay(
   }
   if (end >= length) return null;
   const isSignatureOnly =
-    authenticode !== null && authenticode.withinFile && authenticode.offset === end && authenticode.offset + authenticode.size === length;
-  return { offset: end, size: length - end, entropy: shannonEntropy(image.reader.slice(end, length - end)), isSignatureOnly };
+    authenticode !== null &&
+    authenticode.withinFile &&
+    authenticode.offset === end &&
+    authenticode.offset + authenticode.size === length;
+  return {
+    offset: end,
+    size: length - end,
+    entropy: shannonEntropy(image.reader.slice(end, length - end)),
+    isSignatureOnly,
+  };
 }

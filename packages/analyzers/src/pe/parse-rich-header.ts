@@ -52,7 +52,8 @@ export function parseRichHeader(reader: ByteReader, peHeaderOffset: number): PeR
   }
 
   const clear = new Uint8Array(richOffset - dansOffset);
-  for (let i = 0; i < clear.length; i++) clear[i] = reader.u8(dansOffset + i) ^ ((key >>> ((i % 4) * 8)) & 0xff);
+  for (let i = 0; i < clear.length; i++)
+    clear[i] = reader.u8(dansOffset + i) ^ ((key >>> ((i % 4) * 8)) & 0xff);
   return {
     offset: dansOffset,
     key,

@@ -10,9 +10,11 @@ export function tagPe(info: PeInfo): string[] {
   const tags = new Set<string>();
   if (info.fileHeader?.isDll === true) tags.add('dll');
   if (info.clr !== null) tags.add('dotnet');
-  if (info.authenticode !== null && info.authenticode.withinFile && info.authenticode.size > 0) tags.add('signed');
+  if (info.authenticode !== null && info.authenticode.withinFile && info.authenticode.size > 0)
+    tags.add('signed');
   if (info.sections.some((s) => /^\.?upx\d$/i.test(s.name))) tags.add('upx');
-  if (info.sections.some((s) => s.entropy >= HIGH_ENTROPY && s.rawSize >= 1024)) tags.add('high-entropy');
+  if (info.sections.some((s) => s.entropy !== null && s.entropy >= HIGH_ENTROPY && s.rawSize >= 1024))
+    tags.add('high-entropy');
   if (info.overlay !== null && !info.overlay.isSignatureOnly) tags.add('overlay');
   if (info.tls !== null && info.tls.callbackCount > 0) tags.add('tls-callbacks');
   const subsystem = info.optionalHeader?.subsystemName;

@@ -53,6 +53,31 @@ export class PeImage {
 
   /** The section an RVA falls in, sizes trimmed as pefile's contains_rva does (raw size past EOF, next section). */
   sectionOf(rva: number): MappedSection | null {
+    const ranges = this.#ranges();
+    if (ranges.disjoint) {
+      // Sorted, non-overlapping ranges (every sane file): binary search.
+      let low = 0;
+      let high = ranges.starts.length - 1;
+      while (low <= high) {
+        const mid = (low + high) >> 1;
+        if (rva < ranges.starts[mid]!) high = mid - 1;
+        else if (rva >= ranges.ends[mid]!) low = mid + 1;
+        else return this.sections[mid]!;
+      }
+      return null;
+    }
+    for (let i = 0; i < ranges.starts.length; i++) {
+      if (rva >= ranges.starts[i]! && rva < ranges.ends[i]!) return this.sections[i]!;
+    }
+    return null;
+  }
+
+  #cachedRanges: { starts: number[]; ends: number[]; disjoint: boolean } | undefined;
+
+  #ranges(): { starts: number[]; ends: number[]; disjoint: boolean } {
+    if (this.#cachedRanges !== undefined) return this.#cachedRanges;
+    const starts: number[] = [];
+    const ends: number[] = [];
     for (let i = 0; i < this.sections.length; i++) {
       const section = this.sections[i]!;
       let size =
@@ -60,12 +85,20 @@ export class PeImage {
           ? section.virtualSize
           : Math.max(section.rawSize, section.virtualSize);
       const next = this.sections[i + 1];
-      if (next !== undefined && next.virtualAddress > section.virtualAddress && next.virtualAddress < section.virtualAddress + size) {
+      if (
+        next !== undefined &&
+        next.virtualAddress > section.virtualAddress &&
+        next.virtualAddress < section.virtualAddress + size
+      ) {
         size = next.virtualAddress - section.virtualAddress;
       }
-      if (rva >= section.virtualAddress && rva < section.virtualAddress + size) return section;
+      starts.push(section.virtualAddress);
+      ends.push(section.virtualAddress + size);
     }
-    return null;
+    let disjoint = true;
+    for (let i = 1; i < starts.length; i++) if (starts[i]! < ends[i - 1]!) disjoint = false;
+    this.#cachedRanges = { starts, ends, disjoint };
+    return this.#cachedRanges;
   }
 
   /** File offset of an RVA, or `null` when it maps outside the file. */

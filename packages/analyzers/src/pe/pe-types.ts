@@ -101,9 +101,12 @@ export interface PeSection {
   readonly characteristicsFlags: readonly string[];
   /** `r`, `w`, `x` or `-` for each access right, e.g. `r-x`. */
   readonly permissions: string;
-  /** Entropy of the raw data present in the file (bits per byte, 0 when empty). */
-  readonly entropy: number;
-  readonly md5: string;
+  /**
+   * Entropy and md5 of the raw data present in the file (entropy 0 when empty). `null` once the parser's hashing
+   * budget (a few times the file size) is spent: hostile files can declare thousands of overlapping sections.
+   */
+  readonly entropy: number | null;
+  readonly md5: string | null;
 }
 
 export interface PeImportedFunction {

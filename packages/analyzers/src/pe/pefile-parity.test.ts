@@ -65,13 +65,22 @@ function findPefilePython(): string | null {
 
 /** A bounded look at a few well-known places for benign PE files; never a whole-disk scan. */
 function findRealPeFiles(limit: number): string[] {
-  const roots = ['/usr/lib/python3/dist-packages/pip/_vendor/distlib', '/usr/lib/python3/dist-packages/setuptools', '/usr/lib/shim', '/usr/lib/grub/x86_64-efi/monolithic'];
+  const roots = [
+    '/usr/lib/python3/dist-packages/pip/_vendor/distlib',
+    '/usr/lib/python3/dist-packages/setuptools',
+    '/usr/lib/shim',
+    '/usr/lib/grub/x86_64-efi/monolithic',
+  ];
   const pyenv = '/root/.pyenv/versions';
   try {
     for (const version of readdirSync(pyenv)) {
       const lib = join(pyenv, version, 'lib');
       for (const python of existsSync(lib) ? readdirSync(lib) : []) {
-        roots.push(join(lib, python, 'site-packages/pip/_vendor/distlib'), join(lib, python, 'site-packages/setuptools'), join(lib, python, 'distutils/command'));
+        roots.push(
+          join(lib, python, 'site-packages/pip/_vendor/distlib'),
+          join(lib, python, 'site-packages/setuptools'),
+          join(lib, python, 'distutils/command'),
+        );
       }
     }
   } catch {
@@ -116,7 +125,9 @@ function compare(path: string, reference: PefileDump): void {
     subsystem: info.optionalHeader?.subsystem,
     imports: info.imports.map((d) => [d.dll, d.functions.map((f) => f.name ?? f.ordinal)]),
     delayImports: info.delayImports.map((d) => [d.dll, d.functions.map((f) => f.name ?? f.ordinal)]),
-    exports: (info.exports?.functions ?? []).map((f) => [f.ordinal, f.name, f.forwarder]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    exports: (info.exports?.functions ?? [])
+      .map((f) => [f.ordinal, f.name, f.forwarder])
+      .sort((a, b) => Number(a[0]) - Number(b[0])),
     overlayOffset: info.overlay?.offset ?? null,
     versionStrings: info.versionInfo?.strings ?? {},
     pdbPath: info.codeView?.pdbPath ?? null,
@@ -127,61 +138,90 @@ function compare(path: string, reference: PefileDump): void {
   myImports.forEach(([dll, functions], i) => {
     functions.forEach((fn, j) => {
       const theirs = referenceImports[i]?.[1][j];
-      if (typeof fn === 'number' && typeof theirs === 'string' && /^(ws2_32|wsock32|oleaut32)\.dll$/i.test(dll)) functions[j] = theirs;
+      if (
+        typeof fn === 'number' &&
+        typeof theirs === 'string' &&
+        /^(ws2_32|wsock32|oleaut32)\.dll$/i.test(dll)
+      )
+        functions[j] = theirs;
     });
   });
-  for (const [field, value] of Object.entries(mine)) expect(value, `${path}: ${field}`).toEqual(reference[field]);
+  for (const [field, value] of Object.entries(mine))
+    expect(value, `${path}: ${field}`).toEqual(reference[field]);
   const sections = reference.sections as [string, number, number, number, number, number][];
-  expect(info.sections.map((s) => [s.name, s.virtualAddress, s.virtualSize, s.rawOffset, s.rawSize]), `${path}: sections`).toEqual(
-    sections.map((s) => s.slice(0, 5)),
+  expect(
+    info.sections.map((s) => [s.name, s.virtualAddress, s.virtualSize, s.rawOffset, s.rawSize]),
+    `${path}: sections`,
+  ).toEqual(sections.map((s) => s.slice(0, 5)));
+  info.sections.forEach((s, i) =>
+    expect(s.entropy, `${path}: entropy of ${s.name}`).toBeCloseTo(sections[i]![5], 3),
   );
-  info.sections.forEach((s, i) => expect(s.entropy, `${path}: entropy of ${s.name}`).toBeCloseTo(sections[i]![5], 3));
 }
 
-describe.skipIf(python === null)(`parsePe matches pefile${python === null ? ` (skipped: ${reason})` : ''}`, () => {
-  const dump = (paths: readonly string[]): PefileDump[] =>
-    JSON.parse(execFileSync(python!, ['-c', PEFILE_DUMP, ...paths], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 })) as PefileDump[];
+describe.skipIf(python === null)(
+  `parsePe matches pefile${python === null ? ` (skipped: ${reason})` : ''}`,
+  () => {
+    const dump = (paths: readonly string[]): PefileDump[] =>
+      JSON.parse(
+        execFileSync(python!, ['-c', PEFILE_DUMP, ...paths], {
+          encoding: 'utf8',
+          timeout: 60_000,
+          maxBuffer: 64 * 1024 * 1024,
+        }),
+      ) as PefileDump[];
 
-  it('on built PE32 and PE32+ files with imports, exports, resources, Rich header and debug info', () => {
-    const variants = [
-      buildPe(),
-      buildPe({
-        imports: [
-          { dll: 'KERNEL32.dll', functions: ['ExitProcess', 'LoadLibraryA', 'GetProcAddress'] },
-          { dll: 'WSOCK32.dll', functions: [3, 4, 115] },
-          { dll: 'OLEAUT32.dll', functions: [2, 6, 9999] },
-          { dll: 'private.dll', functions: [17] },
-        ],
-        richHeader: { entries: [{ productId: 0x5d, build: 0x1c83, count: 4 }, { productId: 0x93, build: 0x7809, count: 30 }] },
-        versionInfo: { strings: { CompanyName: 'ACME', OriginalFilename: 'a.exe', ProductName: 'Äpfel' } },
-        codeView: { pdbPath: 'D:\\a\\b\\a.pdb' },
-        overlay: new Uint8Array(777).fill(0x41),
-      }),
-      buildPe({
-        format: 'pe32+',
-        dll: true,
-        imports: [{ dll: 'ntdll.dll', functions: ['NtClose', 12] }, { dll: 'drv.sys', functions: ['X'] }],
-        delayImports: [{ dll: 'USER32.dll', functions: ['MessageBoxA'] }],
-        exports: { dllName: 'x.dll', functions: [{ name: 'B' }, { name: 'A', forwarder: 'K.F' }, { rva: 0x1000 }] },
-        richHeader: { entries: [{ productId: 0x104, build: 30795, count: 1 }], corruptChecksum: true },
-        tlsCallbacks: [0x1000],
-        certificate: new Uint8Array(100),
-        checksum: 0xdeadbeef,
-      }),
-    ];
-    const paths = variants.map((bytes, i) => {
-      const path = join(workDir, `built-${i}.exe`);
-      writeFileSync(path, bytes);
-      return path;
+    it('on built PE32 and PE32+ files with imports, exports, resources, Rich header and debug info', () => {
+      const variants = [
+        buildPe(),
+        buildPe({
+          imports: [
+            { dll: 'KERNEL32.dll', functions: ['ExitProcess', 'LoadLibraryA', 'GetProcAddress'] },
+            { dll: 'WSOCK32.dll', functions: [3, 4, 115] },
+            { dll: 'OLEAUT32.dll', functions: [2, 6, 9999] },
+            { dll: 'private.dll', functions: [17] },
+          ],
+          richHeader: {
+            entries: [
+              { productId: 0x5d, build: 0x1c83, count: 4 },
+              { productId: 0x93, build: 0x7809, count: 30 },
+            ],
+          },
+          versionInfo: { strings: { CompanyName: 'ACME', OriginalFilename: 'a.exe', ProductName: 'Äpfel' } },
+          codeView: { pdbPath: 'D:\\a\\b\\a.pdb' },
+          overlay: new Uint8Array(777).fill(0x41),
+        }),
+        buildPe({
+          format: 'pe32+',
+          dll: true,
+          imports: [
+            { dll: 'ntdll.dll', functions: ['NtClose', 12] },
+            { dll: 'drv.sys', functions: ['X'] },
+          ],
+          delayImports: [{ dll: 'USER32.dll', functions: ['MessageBoxA'] }],
+          exports: {
+            dllName: 'x.dll',
+            functions: [{ name: 'B' }, { name: 'A', forwarder: 'K.F' }, { rva: 0x1000 }],
+          },
+          richHeader: { entries: [{ productId: 0x104, build: 30795, count: 1 }], corruptChecksum: true },
+          tlsCallbacks: [0x1000],
+          certificate: new Uint8Array(100),
+          checksum: 0xdeadbeef,
+        }),
+      ];
+      const paths = variants.map((bytes, i) => {
+        const path = join(workDir, `built-${i}.exe`);
+        writeFileSync(path, bytes);
+        return path;
+      });
+      const references = dump(paths);
+      references.forEach((reference, i) => compare(paths[i]!, reference));
+      expect((references[1] as PefileDump).imphash).toMatch(/^[0-9a-f]{32}$/);
     });
-    const references = dump(paths);
-    references.forEach((reference, i) => compare(paths[i]!, reference));
-    expect((references[1] as PefileDump).imphash).toMatch(/^[0-9a-f]{32}$/);
-  });
 
-  const realFiles = findRealPeFiles(12);
-  it.skipIf(realFiles.length === 0)(`on ${realFiles.length} benign PE files found on this machine`, () => {
-    const references = dump(realFiles);
-    references.forEach((reference, i) => compare(realFiles[i]!, reference));
-  });
-});
+    const realFiles = findRealPeFiles(12);
+    it.skipIf(realFiles.length === 0)(`on ${realFiles.length} benign PE files found on this machine`, () => {
+      const references = dump(realFiles);
+      references.forEach((reference, i) => compare(realFiles[i]!, reference));
+    });
+  },
+);

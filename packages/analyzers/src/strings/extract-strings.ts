@@ -127,7 +127,8 @@ function scanAscii(bytes: Uint8Array, { minLength, maxLength, maxStrings, filter
 function scanUtf16le(bytes: Uint8Array, { minLength, maxLength, maxStrings, filter }: ScanSettings): ScanResult {
   const strings: ExtractedString[] = [];
   let count = 0;
-  const units = new Uint8Array(maxLength);
+  // No value is longer than half the buffer, whatever maxLength says.
+  const units = new Uint8Array(Math.min(maxLength, (bytes.length >> 1) + 1));
 
   const close = (start: number, end: number): void => {
     const runLength = (end - start) >> 1;

@@ -7,7 +7,13 @@ import { YARA_SCAN_TIMEOUT_MS, yaraAnalyzer } from './yara-analyzer.js';
 const FACTS: SampleFacts = {
   sha256: 'a'.repeat(64),
   size: 4,
-  fileType: { kind: 'data', format: 'unknown', mime: 'application/octet-stream', description: 'data', traits: [] },
+  fileType: {
+    kind: 'data',
+    format: 'unknown',
+    mime: 'application/octet-stream',
+    description: 'data',
+    traits: [],
+  },
   fileNames: ['x.bin'],
   depth: 0,
 };
@@ -39,13 +45,23 @@ describe('yaraAnalyzer', () => {
       rulesetVersion: '0123456789abcdef',
       scan: (_bytes, options) => {
         seen.push(options?.timeoutMs);
-        return Promise.resolve([match('b', 'Zeta'), match('a', 'Same'), match('b', 'Same'), match('a', 'Alpha')]);
+        return Promise.resolve([
+          match('b', 'Zeta'),
+          match('a', 'Same'),
+          match('b', 'Same'),
+          match('a', 'Alpha'),
+        ]);
       },
     };
     const output = await yaraAnalyzer.analyze(new Uint8Array(4), FACTS, { ...BASE, yara: scanner });
     expect(output.result.engine).toBe('test-engine');
     expect(output.result.rulesetVersion).toBe('0123456789abcdef');
-    expect(output.result.matches.map((m) => `${m.namespace}:${m.rule}`)).toEqual(['a:Alpha', 'a:Same', 'b:Same', 'b:Zeta']);
+    expect(output.result.matches.map((m) => `${m.namespace}:${m.rule}`)).toEqual([
+      'a:Alpha',
+      'a:Same',
+      'b:Same',
+      'b:Zeta',
+    ]);
     expect(output.tags).toEqual(['yara:Alpha', 'yara:Same', 'yara:Zeta']);
     expect(seen).toEqual([YARA_SCAN_TIMEOUT_MS]);
   });

@@ -31,7 +31,9 @@ export const yaraAnalyzer: Analyzer<YaraAnalyzerResult> = {
       const skipped = 'no YARA ruleset is active (context.yara is not set)';
       return { result: { engine: null, rulesetVersion: null, matches: [], skipped }, warnings: [skipped] };
     }
-    const matches = [...(await scanner.scan(bytes, { timeoutMs: YARA_SCAN_TIMEOUT_MS }))].sort(compareMatches);
+    const matches = [...(await scanner.scan(bytes, { timeoutMs: YARA_SCAN_TIMEOUT_MS }))].sort(
+      compareMatches,
+    );
     const tags = [...new Set(matches.map((match) => `yara:${match.rule}`))];
     return { result: { engine: scanner.engine, rulesetVersion: scanner.rulesetVersion, matches }, tags };
   },

@@ -43,7 +43,11 @@ export function buildElf(options: BuildElfOptions = {}): Uint8Array {
   const ehsize = is64 ? 64 : 52;
   const phentsize = is64 ? 56 : 32;
   const shentsize = is64 ? 64 : 40;
-  const dynamic = options.needed !== undefined || options.soname !== undefined || options.rpath !== undefined || options.runpath !== undefined;
+  const dynamic =
+    options.needed !== undefined ||
+    options.soname !== undefined ||
+    options.rpath !== undefined ||
+    options.runpath !== undefined;
 
   // Content blobs, in file order, with their section descriptions.
   interface Blob {
@@ -58,7 +62,8 @@ export function buildElf(options: BuildElfOptions = {}): Uint8Array {
   }
   const blobs: Blob[] = [];
   const enc = (text: string): Uint8Array => new Uint8Array(Buffer.from(`${text}\0`, 'latin1'));
-  if (options.interpreter !== undefined) blobs.push({ name: '.interp', type: 1, flags: 2, data: enc(options.interpreter), align: 1 });
+  if (options.interpreter !== undefined)
+    blobs.push({ name: '.interp', type: 1, flags: 2, data: enc(options.interpreter), align: 1 });
   if (options.buildId !== undefined) {
     const note = new Uint8Array(16 + align(options.buildId.length, 4));
     const view = new DataView(note.buffer);
@@ -87,11 +92,27 @@ export function buildElf(options: BuildElfOptions = {}): Uint8Array {
     dynstrData = new Uint8Array(Buffer.from(strings, 'latin1'));
     blobs.push({ name: '.dynstr', type: 3, flags: 2, data: dynstrData, align: 1 });
     const entrySize = is64 ? 16 : 8;
-    blobs.push({ name: '.dynamic', type: 6, flags: 3, data: new Uint8Array((dynEntries.length + 3) * entrySize), link: '.dynstr', entsize: entrySize, align: 8 });
+    blobs.push({
+      name: '.dynamic',
+      type: 6,
+      flags: 3,
+      data: new Uint8Array((dynEntries.length + 3) * entrySize),
+      link: '.dynstr',
+      entsize: entrySize,
+      align: 8,
+    });
   }
   if (options.symbols !== undefined) {
     const entrySize = is64 ? 24 : 16;
-    blobs.push({ name: '.symtab', type: 2, flags: 0, data: new Uint8Array(options.symbols * entrySize), link: '.strtab', entsize: entrySize, align: 8 });
+    blobs.push({
+      name: '.symtab',
+      type: 2,
+      flags: 0,
+      data: new Uint8Array(options.symbols * entrySize),
+      link: '.strtab',
+      entsize: entrySize,
+      align: 8,
+    });
     blobs.push({ name: '.strtab', type: 3, flags: 0, data: new Uint8Array(1), align: 1 });
   }
   let shstr = '\0';
@@ -100,7 +121,13 @@ export function buildElf(options: BuildElfOptions = {}): Uint8Array {
     nameOffsets.set(name, shstr.length);
     shstr += `${name}\0`;
   }
-  blobs.push({ name: '.shstrtab', type: 3, flags: 0, data: new Uint8Array(Buffer.from(shstr, 'latin1')), align: 1 });
+  blobs.push({
+    name: '.shstrtab',
+    type: 3,
+    flags: 0,
+    data: new Uint8Array(Buffer.from(shstr, 'latin1')),
+    align: 1,
+  });
 
   const segments: [number, number, number, number][] = []; // type, flags, blob index or -1 (whole file), align
   const interpIndex = blobs.findIndex((b) => b.name === '.interp');
@@ -124,14 +151,20 @@ export function buildElf(options: BuildElfOptions = {}): Uint8Array {
   const view = new DataView(out.buffer);
   const u16 = (at: number, v: number): void => view.setUint16(at, v, little);
   const u32 = (at: number, v: number): void => view.setUint32(at, v >>> 0, little);
-  const word = (at: number, v: number): void => (is64 ? view.setBigUint64(at, BigInt(v), little) : view.setUint32(at, v >>> 0, little));
+  const word = (at: number, v: number): void =>
+    is64 ? view.setBigUint64(at, BigInt(v), little) : view.setUint32(at, v >>> 0, little);
   const a = is64 ? 8 : 4;
 
   for (const blob of blobs) out.set(blob.data, blob.offset!);
   const dynamicBlob = blobs[dynamicIndex];
   if (dynamicBlob !== undefined) {
     const dynstr = blobs.find((b) => b.name === '.dynstr')!;
-    const entries: [number, number][] = [...dynEntries, [5, base + dynstr.offset!], [10, dynstr.data.length], [0, 0]];
+    const entries: [number, number][] = [
+      ...dynEntries,
+      [5, base + dynstr.offset!],
+      [10, dynstr.data.length],
+      [0, 0],
+    ];
     entries.forEach(([tag, value], i) => {
       word(dynamicBlob.offset! + i * 2 * a, tag);
       word(dynamicBlob.offset! + i * 2 * a + a, value);

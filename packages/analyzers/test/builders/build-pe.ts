@@ -80,9 +80,17 @@ export interface BuildPeOptions {
   readonly sections?: readonly BuildPeSection[];
   readonly imports?: readonly BuildPeImport[];
   readonly delayImports?: readonly BuildPeImport[];
-  readonly exports?: { readonly dllName: string; readonly ordinalBase?: number; readonly functions: readonly BuildPeExport[] };
+  readonly exports?: {
+    readonly dllName: string;
+    readonly ordinalBase?: number;
+    readonly functions: readonly BuildPeExport[];
+  };
   readonly richHeader?: {
-    readonly entries: readonly { readonly productId: number; readonly build: number; readonly count: number }[];
+    readonly entries: readonly {
+      readonly productId: number;
+      readonly build: number;
+      readonly count: number;
+    }[];
     /** Store a key that is not the checksum (an edited header). */
     readonly corruptChecksum?: boolean;
   };
@@ -196,7 +204,12 @@ function utf16z(text: string): Uint8Array {
 }
 
 /** One VS_VERSIONINFO-style node: wLength, wValueLength, wType, key, padding, value, padding, children. */
-function versionNode(key: string, value: Uint8Array, isText: boolean, children: readonly Uint8Array[]): Uint8Array {
+function versionNode(
+  key: string,
+  value: Uint8Array,
+  isText: boolean,
+  children: readonly Uint8Array[],
+): Uint8Array {
   const parts: Uint8Array[] = [new Uint8Array(6), utf16z(key)];
   let length = 6 + parts[1]!.length;
   const pad = (): void => {
@@ -223,14 +236,35 @@ function versionNode(key: string, value: Uint8Array, isText: boolean, children: 
 function buildVersionInfo(options: NonNullable<BuildPeOptions['versionInfo']>, dll: boolean): Uint8Array {
   const [f0, f1, f2, f3] = options.fileVersion ?? [1, 0, 0, 0];
   const [p0, p1, p2, p3] = options.productVersion ?? options.fileVersion ?? [1, 0, 0, 0];
-  const fixed = u32s(0xfeef04bd, 0x00010000, (f0 << 16) | f1, (f2 << 16) | f3, (p0 << 16) | p1, (p2 << 16) | p3, 0x3f, 0, 0x40004, dll ? 2 : 1, 0, 0, 0);
+  const fixed = u32s(
+    0xfeef04bd,
+    0x00010000,
+    (f0 << 16) | f1,
+    (f2 << 16) | f3,
+    (p0 << 16) | p1,
+    (p2 << 16) | p3,
+    0x3f,
+    0,
+    0x40004,
+    dll ? 2 : 1,
+    0,
+    0,
+    0,
+  );
   const language = options.language ?? 0x409;
   const codePage = options.codePage ?? 1200;
-  const tableKey = `${language.toString(16).padStart(4, '0')}${codePage.toString(16).padStart(4, '0')}`.toUpperCase();
-  const strings = Object.entries(options.strings).map(([key, value]) => versionNode(key, utf16z(value), true, []));
-  const stringFileInfo = versionNode('StringFileInfo', new Uint8Array(0), true, [versionNode(tableKey, new Uint8Array(0), true, strings)]);
+  const tableKey =
+    `${language.toString(16).padStart(4, '0')}${codePage.toString(16).padStart(4, '0')}`.toUpperCase();
+  const strings = Object.entries(options.strings).map(([key, value]) =>
+    versionNode(key, utf16z(value), true, []),
+  );
+  const stringFileInfo = versionNode('StringFileInfo', new Uint8Array(0), true, [
+    versionNode(tableKey, new Uint8Array(0), true, strings),
+  ]);
   const translation = concat([u16(language), u16(codePage)]);
-  const varFileInfo = versionNode('VarFileInfo', new Uint8Array(0), true, [versionNode('Translation', translation, false, [])]);
+  const varFileInfo = versionNode('VarFileInfo', new Uint8Array(0), true, [
+    versionNode('Translation', translation, false, []),
+  ]);
   return versionNode('VS_VERSION_INFO', fixed, false, [stringFileInfo, varFileInfo]);
 }
 
@@ -244,7 +278,13 @@ function buildResourceSection(base: number, leaves: readonly BuildPeResource[]):
   }
   // Named entries come first in a directory, then ids in ascending order.
   const typeKeys = [...byType.keys()].sort((a, b) =>
-    typeof a === 'string' ? (typeof b === 'string' ? a.localeCompare(b) : -1) : typeof b === 'string' ? 1 : a - b,
+    typeof a === 'string'
+      ? typeof b === 'string'
+        ? a.localeCompare(b)
+        : -1
+      : typeof b === 'string'
+        ? 1
+        : a - b,
   );
   const dirSize = (entries: number): number => 16 + entries * 8;
   let offset = dirSize(typeKeys.length);
@@ -267,7 +307,9 @@ function buildResourceSection(base: number, leaves: readonly BuildPeResource[]):
     offset = alignUp(offset + 2 + type.length * 2, 4);
   }
   const ordered = typeKeys.flatMap((type) =>
-    [...byType.get(type)!].sort((a, b) => a[0] - b[0]).flatMap(([, langs]) => [...langs].sort((a, b) => a.language - b.language)),
+    [...byType.get(type)!]
+      .sort((a, b) => a[0] - b[0])
+      .flatMap(([, langs]) => [...langs].sort((a, b) => a.language - b.language)),
   );
   const dataEntryOffset = new Map<BuildPeResource, number>();
   for (const leaf of ordered) {
@@ -341,7 +383,8 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
   const is64 = options.format === 'pe32+';
   const dll = options.dll ?? false;
   const timestamp = options.timestamp ?? 0x60000000;
-  const imageBase = options.imageBase ?? (is64 ? (dll ? 0x180000000n : 0x140000000n) : dll ? 0x10000000n : 0x400000n);
+  const imageBase =
+    options.imageBase ?? (is64 ? (dll ? 0x180000000n : 0x140000000n) : dll ? 0x10000000n : 0x400000n);
   const pointerSize = is64 ? 8 : 4;
   const userSections = options.sections ?? [{ name: '.text', data: new Uint8Array([0xc3]) }];
 
@@ -354,7 +397,12 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
     options.clr !== undefined;
   const resourceLeaves: BuildPeResource[] = [...(options.resources ?? [])];
   if (options.versionInfo !== undefined) {
-    resourceLeaves.push({ type: 16, name: 1, language: options.versionInfo.language ?? 0x409, data: buildVersionInfo(options.versionInfo, dll) });
+    resourceLeaves.push({
+      type: 16,
+      name: 1,
+      language: options.versionInfo.language ?? 0x409,
+      data: buildVersionInfo(options.versionInfo, dll),
+    });
   }
   const needRsrc = resourceLeaves.length > 0;
   const sectionCount = userSections.length + (needRdata ? 1 : 0) + (needRsrc ? 1 : 0);
@@ -379,27 +427,40 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
   let nextRva = SECTION_ALIGNMENT;
   let nextRaw = headersSize;
   const place = (name: string, data: Uint8Array, characteristics: number, virtualSize?: number): Placed => {
-    const section = { name, data, characteristics, virtualSize: virtualSize ?? Math.max(data.length, 1), rva: nextRva, rawOffset: nextRaw };
+    const section = {
+      name,
+      data,
+      characteristics,
+      virtualSize: virtualSize ?? Math.max(data.length, 1),
+      rva: nextRva,
+      rawOffset: nextRaw,
+    };
     placed.push(section);
     nextRva = alignUp(section.rva + Math.max(section.virtualSize, data.length, 1), SECTION_ALIGNMENT);
     nextRaw += alignUp(data.length, FILE_ALIGNMENT);
     return section;
   };
-  userSections.forEach((s, i) => place(s.name, s.data, s.characteristics ?? (i === 0 ? SECTION_CODE : SECTION_DATA), s.virtualSize));
+  userSections.forEach((s, i) =>
+    place(s.name, s.data, s.characteristics ?? (i === 0 ? SECTION_CODE : SECTION_DATA), s.virtualSize),
+  );
   const firstRva = placed[0]?.rva ?? 0;
 
   const directories = new Map<number, Directory>();
   if (needRdata) {
     const rdataRawOffset = nextRaw;
     const w = new SectionWriter(nextRva);
-    const writePointer = (rva: number, value: bigint): void => (is64 ? w.setU64(rva, value) : w.setU32(rva, Number(value)));
+    const writePointer = (rva: number, value: bigint): void =>
+      is64 ? w.setU64(rva, value) : w.setU32(rva, Number(value));
     const ordinalFlag = is64 ? 1n << 63n : 1n << 31n;
 
     const writeThunks = (functions: readonly (string | number)[], nameRvas: readonly number[]): number => {
       w.align(pointerSize);
       const table = w.reserve((functions.length + 1) * pointerSize);
       functions.forEach((fn, i) => {
-        writePointer(table + i * pointerSize, typeof fn === 'number' ? ordinalFlag | BigInt(fn) : BigInt(nameRvas[i]!));
+        writePointer(
+          table + i * pointerSize,
+          typeof fn === 'number' ? ordinalFlag | BigInt(fn) : BigInt(nameRvas[i]!),
+        );
       });
       return table;
     };
@@ -490,7 +551,14 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
     if (options.codeView !== undefined) {
       const guid = options.codeView.guid ?? new Uint8Array(16).map((_, i) => i + 1);
       w.align(4);
-      const data = w.put(concat([Buffer.from('RSDS', 'latin1'), guid, u32s(options.codeView.age ?? 1), Buffer.from(`${options.codeView.pdbPath}\0`, 'utf8')]));
+      const data = w.put(
+        concat([
+          Buffer.from('RSDS', 'latin1'),
+          guid,
+          u32s(options.codeView.age ?? 1),
+          Buffer.from(`${options.codeView.pdbPath}\0`, 'utf8'),
+        ]),
+      );
       const size = w.rva - data;
       w.align(4);
       const entry = w.reserve(28);
@@ -508,7 +576,9 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
       const index = w.reserve(4);
       w.align(pointerSize);
       const callbacks = w.reserve((options.tlsCallbacks.length + 1) * pointerSize);
-      options.tlsCallbacks.forEach((rva, i) => writePointer(callbacks + i * pointerSize, imageBase + BigInt(rva)));
+      options.tlsCallbacks.forEach((rva, i) =>
+        writePointer(callbacks + i * pointerSize, imageBase + BigInt(rva)),
+      );
       const directory = w.reserve(is64 ? 40 : 24);
       const va = (rva: number): bigint => imageBase + BigInt(rva);
       writePointer(directory, va(rawData));
@@ -566,13 +636,19 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
   out.set(Buffer.from('This program cannot be run in DOS mode.\r\r\n$', 'latin1'), 0x4e);
 
   if (options.richHeader !== undefined) {
-    const rol = (value: number, shift: number): number => ((value << (shift & 31)) | (value >>> (32 - (shift & 31)))) >>> 0;
+    const rol = (value: number, shift: number): number =>
+      ((value << (shift & 31)) | (value >>> (32 - (shift & 31)))) >>> 0;
     let key = 0x80;
     for (let i = 0; i < 0x80; i++) if (i < 0x3c || i >= 0x40) key = (key + rol(out[i]!, i)) >>> 0;
-    const entries = options.richHeader.entries.map((e) => ({ compId: ((e.productId << 16) | e.build) >>> 0, count: e.count }));
+    const entries = options.richHeader.entries.map((e) => ({
+      compId: ((e.productId << 16) | e.build) >>> 0,
+      count: e.count,
+    }));
     for (const e of entries) key = (key + rol(e.compId, e.count)) >>> 0;
     if (options.richHeader.corruptChecksum === true) key = (key ^ 0x10101) >>> 0;
-    const words = [0x536e6144, 0, 0, 0, ...entries.flatMap((e) => [e.compId, e.count])].map((v) => (v ^ key) >>> 0);
+    const words = [0x536e6144, 0, 0, 0, ...entries.flatMap((e) => [e.compId, e.count])].map(
+      (v) => (v ^ key) >>> 0,
+    );
     out.set(u32s(...words, 0x68636952, key), 0x80);
   }
 
@@ -586,12 +662,25 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
 
   const oh = fh + 20;
   const code = placed.filter((s) => (s.characteristics & 0x20) !== 0);
-  const sizeOfImage = alignUp(Math.max(...placed.map((s) => s.rva + s.virtualSize), headersSize), SECTION_ALIGNMENT);
+  const sizeOfImage = alignUp(
+    Math.max(...placed.map((s) => s.rva + s.virtualSize), headersSize),
+    SECTION_ALIGNMENT,
+  );
   view.setUint16(oh, is64 ? 0x20b : 0x10b, true);
   out[oh + 2] = 14;
   out[oh + 3] = 36;
-  view.setUint32(oh + 4, code.reduce((sum, s) => sum + alignUp(s.data.length, FILE_ALIGNMENT), 0), true);
-  view.setUint32(oh + 8, placed.filter((s) => (s.characteristics & 0x20) === 0).reduce((sum, s) => sum + alignUp(s.data.length, FILE_ALIGNMENT), 0), true);
+  view.setUint32(
+    oh + 4,
+    code.reduce((sum, s) => sum + alignUp(s.data.length, FILE_ALIGNMENT), 0),
+    true,
+  );
+  view.setUint32(
+    oh + 8,
+    placed
+      .filter((s) => (s.characteristics & 0x20) === 0)
+      .reduce((sum, s) => sum + alignUp(s.data.length, FILE_ALIGNMENT), 0),
+    true,
+  );
   view.setUint32(oh + 16, options.entryPoint ?? firstRva, true);
   view.setUint32(oh + 20, code[0]?.rva ?? 0, true);
   if (is64) view.setBigUint64(oh + 24, imageBase, true);
@@ -647,6 +736,12 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
   out.set(overlay, nextRaw);
 
   const checksumOffset = oh + 64;
-  view.setUint32(checksumOffset, options.checksum === undefined || options.checksum === 'compute' ? checksumOf(out, checksumOffset) : options.checksum, true);
+  view.setUint32(
+    checksumOffset,
+    options.checksum === undefined || options.checksum === 'compute'
+      ? checksumOf(out, checksumOffset)
+      : options.checksum,
+    true,
+  );
   return out;
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { MigrationDialect } from './migration-dialect.js';
 
 /**
@@ -171,9 +171,16 @@ export function initialSchema(dialect: MigrationDialect): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
-      // The claim: waiting jobs by (priority desc, run_at asc) within a state, and expired leases.
-      await s.createIndex('jobs_claim_idx').on('jobs').columns(['state', 'priority', 'run_at']).execute();
-      await s.createIndex('jobs_lease_idx').on('jobs').columns(['state', 'lease_until']).execute();
+      // The claim reads due jobs in (priority desc, run_at asc) order straight off this partial index, so
+      // its cost does not grow with the backlog; expired leases come from jobs_lease_idx. Both are partial so
+      // no index leads with `state`, which would tempt the planner away from them.
+      await s
+        .createIndex('jobs_due_idx')
+        .on('jobs')
+        .columns(['priority desc', 'run_at'])
+        .where(sql<boolean>`state in ('queued', 'failed')`)
+        .execute();
+      await s.createIndex('jobs_lease_idx').on('jobs').column('lease_until').where(sql<boolean>`state = 'running'`).execute();
       await s.createIndex('jobs_name_state_idx').on('jobs').columns(['name', 'state']).execute();
       await s.createIndex('jobs_created_idx').on('jobs').column('created_at').execute();
 
