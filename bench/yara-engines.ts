@@ -21,7 +21,11 @@ import {
   loadRulesetFromDirectory,
 } from '@malpipe/yara-engine';
 import type { Ruleset, YaraEngine } from '@malpipe/yara-engine';
-import { pickSystemFiles } from '../packages/yara-engine/test/yara-test-support.js';
+import {
+  defaultRuleSamples,
+  pickSystemFiles,
+  ruleStringSoups,
+} from '../packages/yara-engine/test/yara-test-support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PUBLIC_RULES = resolve(ROOT, '../shared/corpus/yara/public-rules.yar');
@@ -40,6 +44,11 @@ export interface YaraEngineBenchOptions {
   /** Concurrent scans (default: the number of cores). */
   readonly threads?: number;
   readonly rulesets?: readonly BenchRuleset[];
+  /**
+   * Adds small built files (default-rule samples and "string soups" of the public rules, < 2 MB) so that
+   * verdicts are compared on matches too: system files match none of the rules. Default true.
+   */
+  readonly synthetic?: boolean;
   readonly engines?: readonly BenchEngine[];
   readonly log?: (line: string) => void;
 }
@@ -50,6 +59,8 @@ export interface EngineFigure {
   readonly threads: number;
   readonly compileMs: number;
   readonly scanMs: number;
+  /** CPU time of compile + scan (user + system, all threads). */
+  readonly cpuMs: number;
   readonly filesPerSecond: number;
   readonly mbPerSecond: number;
   /** (file, rule) verdicts. */
@@ -64,12 +75,19 @@ export interface EngineRatio {
   readonly scanVsLibyara: Readonly<Partial<Record<BenchEngine, number>>>;
   /** Compile + scan, same division. */
   readonly totalVsLibyara: Readonly<Partial<Record<BenchEngine, number>>>;
+  /** CPU time of compile + scan, same division: the steadiest figure on a busy machine. */
+  readonly cpuVsLibyara: Readonly<Partial<Record<BenchEngine, number>>>;
   /** True when every engine that ran gave the same (file, rule) verdicts. */
   readonly verdictsAgree: boolean;
 }
 
 export interface BenchReport {
-  readonly corpus: { readonly roots: readonly string[]; readonly files: number; readonly bytes: number };
+  readonly corpus: {
+    readonly roots: readonly string[];
+    readonly files: number;
+    readonly bytes: number;
+    readonly syntheticFiles: number;
+  };
   readonly threads: number;
   readonly figures: readonly EngineFigure[];
   readonly ratios: readonly EngineRatio[];
@@ -88,12 +106,40 @@ async function warmCache(files: readonly string[]): Promise<void> {
   }
 }
 
+interface EngineRun {
+  readonly compileMs: number;
+  readonly scanMs: number;
+  /** CPU time (user + system) of compile + scan: steadier than wall time on a shared machine. */
+  readonly cpuMs: number;
+  readonly verdicts: Set<string>;
+}
+
+/** Runs a command through bash so its children's CPU time can be read from `times`. */
+async function runTimed(
+  command: string,
+  args: readonly string[],
+): Promise<{ stdout: string; cpuMs: number }> {
+  const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const { stdout, stderr } = await run('bash', ['-c', `${quoted}; status=$?; times >&2; exit $status`], {
+    maxBuffer: 256 << 20,
+  });
+  // `times` prints the shell's then its children's user and system times, e.g. "0m1.234s 0m0.050s".
+  const lines = stderr.trim().split('\n');
+  const children = lines.at(-1) ?? '';
+  const cpuMs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
+    (sum, m) => sum + (Number(m[1]) * 60 + Number(m[2])) * 1000,
+    0,
+  );
+  return { stdout, cpuMs };
+}
+
 async function scanAll(
   engine: YaraEngine,
   ruleset: Ruleset,
   files: readonly string[],
   threads: number,
-): Promise<{ compileMs: number; scanMs: number; verdicts: Set<string> }> {
+): Promise<EngineRun> {
+  const cpuStart = process.cpuUsage();
   const compileStart = performance.now();
   const rules = await engine.compile(ruleset.sources);
   const compileMs = performance.now() - compileStart;
@@ -113,7 +159,13 @@ async function scanAll(
   } finally {
     rules.dispose();
   }
-  return { compileMs, scanMs: performance.now() - scanStart, verdicts };
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    compileMs,
+    scanMs: performance.now() - scanStart,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    verdicts,
+  };
 }
 
 /** `yara` takes one rules file: sources are written to one file per namespace, each given as NS:FILE. */
@@ -122,7 +174,7 @@ async function scanWithCli(
   files: readonly string[],
   threads: number,
   dir: string,
-): Promise<{ compileMs: number; scanMs: number; verdicts: Set<string> }> {
+): Promise<EngineRun> {
   const ruleArgs: string[] = [];
   for (const [index, source] of ruleset.sources.entries()) {
     const file = join(dir, `rules-${index}.yar`);
@@ -156,7 +208,7 @@ async function scanWithCli(
       `${line.slice(space + 1)}\t${namespaces.get(namespace) ?? namespace}:${line.slice(colon + 1, space)}`,
     );
   }
-  return { compileMs, scanMs: Math.max(0, wallMs - compileMs), verdicts };
+  return { compileMs, scanMs: Math.max(0, wallMs - compileMs), cpuMs, verdicts };
 }
 
 function sameVerdicts(a: Set<string>, b: Set<string>): boolean {
@@ -165,6 +217,11 @@ function sameVerdicts(a: Set<string>, b: Set<string>): boolean {
 
 function fmt(n: number, digits = 1): string {
   return n.toFixed(digits);
+}
+
+function ratioText(ratios: Partial<Record<BenchEngine, number>>): string {
+  const parts = Object.entries(ratios).map(([engine, ratio]) => `${engine} ${fmt(ratio, 2)}x`);
+  return parts.length > 0 ? parts.join(', ') : 'n/a';
 }
 
 export async function runYaraEngineBench(options: YaraEngineBenchOptions = {}): Promise<BenchReport> {
@@ -183,9 +240,6 @@ export async function runYaraEngineBench(options: YaraEngineBenchOptions = {}): 
   log(
     `corpus: ${corpus.files.length} files, ${fmt(corpus.bytes / 1048576)} MiB from ${roots.join(', ')} (bounded at ${corpusMb} MiB); threads ${threads}`,
   );
-  log('warming the page cache...');
-  await warmCache(corpus.files);
-
   const rulesets: { name: BenchRuleset; ruleset: Ruleset }[] = [];
   if (wanted.includes('default'))
     rulesets.push({ name: 'default', ruleset: await loadRulesetFromDirectory(DEFAULT_RULES_DIR) });
@@ -202,21 +256,44 @@ export async function runYaraEngineBench(options: YaraEngineBenchOptions = {}): 
     }
   }
 
+  const dir = await mkdtemp(join(tmpdir(), 'yara-bench-'));
+  const synthetic: string[] = [];
+  let syntheticBytes = 0;
+  if (options.synthetic ?? true) {
+    const publicSource = rulesets.find((r) => r.name === 'public')?.ruleset.sources[0]?.source;
+    const blobs = [
+      ...defaultRuleSamples().map((sample) => sample.bytes),
+      ...(publicSource !== undefined ? ruleStringSoups(publicSource, 16) : []),
+    ];
+    for (const [index, blob] of blobs.entries()) {
+      const file = join(dir, `synthetic-${index}.bin`);
+      await writeFile(file, blob);
+      synthetic.push(file);
+      syntheticBytes += blob.length;
+    }
+    log(
+      `plus ${synthetic.length} built files (${fmt(syntheticBytes / 1048576, 2)} MiB) so that verdicts include matches`,
+    );
+  }
+  const files = [...corpus.files, ...synthetic];
+  const bytes = corpus.bytes + syntheticBytes;
+  log('warming the page cache...');
+  await warmCache(files);
+
   const figures: EngineFigure[] = [];
   const ratios: EngineRatio[] = [];
-  const dir = await mkdtemp(join(tmpdir(), 'yara-bench-'));
   try {
     for (const { name, ruleset } of rulesets) {
-      const results = new Map<BenchEngine, { compileMs: number; scanMs: number; verdicts: Set<string> }>();
+      const results = new Map<BenchEngine, EngineRun>();
       for (const engine of engines) {
         log(`[${name}] ${engine}...`);
         try {
           let result;
-          if (engine === 'yara-cli') result = await scanWithCli(ruleset, corpus.files, threads, dir);
+          if (engine === 'yara-cli') result = await scanWithCli(ruleset, files, threads, dir);
           else if (engine === 'libyara') {
             if (!isLibyaraAvailable()) throw new Error('the libyara addon is not built');
-            result = await scanAll(createLibyaraEngine(), ruleset, corpus.files, threads);
-          } else result = await scanAll(createYaraXEngine(), ruleset, corpus.files, threads);
+            result = await scanAll(createLibyaraEngine(), ruleset, files, threads);
+          } else result = await scanAll(createYaraXEngine(), ruleset, files, threads);
           results.set(engine, result);
           const seconds = result.scanMs / 1000;
           const figure: EngineFigure = {
@@ -225,14 +302,16 @@ export async function runYaraEngineBench(options: YaraEngineBenchOptions = {}): 
             threads,
             compileMs: Math.round(result.compileMs),
             scanMs: Math.round(result.scanMs),
-            filesPerSecond: corpus.files.length / seconds,
-            mbPerSecond: corpus.bytes / 1048576 / seconds,
+            cpuMs: Math.round(result.cpuMs),
+            filesPerSecond: files.length / seconds,
+            mbPerSecond: bytes / 1048576 / seconds,
             verdicts: result.verdicts.size,
           };
           figures.push(figure);
           log(
             `[${name}] ${engine.padEnd(8)} compile ${fmt(figure.compileMs / 1000, 2)} s, scan ${fmt(seconds, 2)} s, ` +
-              `${fmt(figure.filesPerSecond, 0)} files/s, ${fmt(figure.mbPerSecond)} MiB/s, ${figure.verdicts} verdicts`,
+              `${fmt(figure.filesPerSecond, 0)} files/s, ${fmt(figure.mbPerSecond)} MiB/s, cpu ${fmt(figure.cpuMs / 1000, 2)} s, ` +
+              `${figure.verdicts} verdicts`,
           );
         } catch (error) {
           const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -242,6 +321,7 @@ export async function runYaraEngineBench(options: YaraEngineBenchOptions = {}): 
             threads,
             compileMs: 0,
             scanMs: 0,
+            cpuMs: 0,
             filesPerSecond: 0,
             mbPerSecond: 0,
             verdicts: 0,
@@ -253,34 +333,32 @@ export async function runYaraEngineBench(options: YaraEngineBenchOptions = {}): 
       const base = results.get('libyara');
       const scanVsLibyara: Partial<Record<BenchEngine, number>> = {};
       const totalVsLibyara: Partial<Record<BenchEngine, number>> = {};
+      const cpuVsLibyara: Partial<Record<BenchEngine, number>> = {};
       if (base !== undefined) {
         for (const [engine, result] of results) {
           scanVsLibyara[engine] = result.scanMs / base.scanMs;
           totalVsLibyara[engine] = (result.compileMs + result.scanMs) / (base.compileMs + base.scanMs);
+          cpuVsLibyara[engine] = result.cpuMs / base.cpuMs;
         }
       }
       const all = [...results.values()].map((r) => r.verdicts);
       const verdictsAgree = all.every((v) => sameVerdicts(v, all[0]!));
-      ratios.push({ ruleset: name, scanVsLibyara, totalVsLibyara, verdictsAgree });
+      ratios.push({ ruleset: name, scanVsLibyara, totalVsLibyara, cpuVsLibyara, verdictsAgree });
       log(
-        `[${name}] scan time / libyara: ${
-          Object.entries(scanVsLibyara)
-            .map(([e, r]) => `${e} ${fmt(r, 2)}x`)
-            .join(', ') || 'n/a'
-        }; ` +
-          `compile+scan / libyara: ${
-            Object.entries(totalVsLibyara)
-              .map(([e, r]) => `${e} ${fmt(r, 2)}x`)
-              .join(', ') || 'n/a'
-          }; ` +
-          `verdicts ${verdictsAgree ? 'agree' : 'DIFFER'}`,
+        `[${name}] / libyara: scan ${ratioText(scanVsLibyara)}; compile+scan ${ratioText(totalVsLibyara)}; ` +
+          `cpu ${ratioText(cpuVsLibyara)}; verdicts ${verdictsAgree ? 'agree' : 'DIFFER'}`,
       );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   log(`peak RSS of this process: ${fmt(process.resourceUsage().maxRSS / 1024, 0)} MiB`);
-  return { corpus: { roots, files: corpus.files.length, bytes: corpus.bytes }, threads, figures, ratios };
+  return {
+    corpus: { roots, files: files.length, bytes, syntheticFiles: synthetic.length },
+    threads,
+    figures,
+    ratios,
+  };
 }
 
 function argValue(args: readonly string[], name: string): string | undefined {

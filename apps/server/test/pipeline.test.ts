@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '@malpipe/analyzers';
 import { BUILTIN_ANALYZERS } from '@malpipe/analyzers/registry';
 // Test-only fixture builders of the analysers package (not part of its public exports).
 import { buildPe } from '../../../packages/analyzers/test/builders/build-pe.js';
 import { buildStoredZip, buildZip } from '../../../packages/analyzers/test/builders/build-zip.js';
-import { submitSample } from '../src/samples/submit-sample.js';
+import { submitSample, type SubmitSampleInput } from '../src/samples/submit-sample.js';
+import { runAnalysis } from '../src/analyses/run-analysis.js';
 import { recoverPlatform, type Platform } from '../src/compose.js';
 import { startTestPlatform, waitForIdle, type TestPlatform } from './pipeline-helpers.js';
 
@@ -179,6 +181,63 @@ describe('analysis pipeline (embedded stack)', () => {
     expect((await recoverPlatform(platform)).requeued).toEqual([]);
   });
 
+  describe('depth limit', () => {
+    /** Runs analyses by hand with the given limits; submissions are not queued, so the workers never see them. */
+    function manual(maxDepth: number) {
+      const { platform } = t;
+      const submitDeps = {
+        db: platform.db,
+        store: platform.store,
+        enqueueAnalysis: () => Promise.resolve(),
+        identify: () => ({ kind: 'data' as const, format: 'unknown' as const, mime: 'application/octet-stream', description: 'data', traits: [] }),
+        uploadLimitBytes: 1024 * 1024,
+        tmpDir: t.dataDir,
+        defaultArchivePasswords: [],
+      };
+      const submit = (input: SubmitSampleInput) => submitSample(submitDeps, input);
+      const run = (analysisId: string) =>
+        runAnalysis(
+          {
+            db: platform.db,
+            store: platform.store,
+            runner: platform.sandbox,
+            analyzers: platform.analyzers.filter((a) => a.name === 'test-spawn'),
+            rulesetVersion: null,
+            limits: { ...DEFAULT_LIMITS, maxDepth },
+            submitChild: submit,
+            maxSampleBytes: 1024 * 1024,
+          },
+          analysisId,
+        );
+      return { submit, run };
+    }
+
+    it('does not store children beyond limits.maxDepth and says so in a warning', async () => {
+      const { submit, run } = manual(0);
+      const submitted = await submit({ content: new TextEncoder().encode('parent zero'), fileName: 'spawn.bin', source: 'test' });
+      const outcome = await run(submitted.analysisId);
+      expect(outcome).toMatchObject({ state: 'completed', childAnalysisIds: [] });
+      const report = await t.platform.services.getSampleReport(submitted.sha256);
+      expect(report?.relations.children).toEqual([]);
+      expect(report?.results.find((r) => r.analyzer === 'test-spawn')?.warnings).toEqual(['1 child sample(s) not analysed: depth 1 exceeds the limit of 0']);
+    });
+
+    it('stores a child one level down when the limit allows it, then stops', async () => {
+      const { submit, run } = manual(1);
+      const submitted = await submit({ content: new TextEncoder().encode('parent one'), fileName: 'spawn.bin', source: 'test' });
+      const outcome = await run(submitted.analysisId);
+      expect(outcome.childAnalysisIds).toHaveLength(1);
+      const report = await t.platform.services.getSampleReport(submitted.sha256);
+      expect(report?.relations.children).toEqual([{ sha256: expect.any(String), kind: 'carved', analyzer: 'test-spawn', detail: 'offset 0' }]);
+      // The child is named spawn-child-*, so test-spawn runs on it too, but a grandchild would be at depth 2.
+      const childOutcome = await run(outcome.childAnalysisIds[0] ?? '');
+      expect(childOutcome).toMatchObject({ state: 'completed', childAnalysisIds: [] });
+      const child = await t.platform.services.getSampleReport(childOutcome.sha256);
+      expect(child?.analyses[0]).toMatchObject({ depth: 1, parentId: submitted.analysisId, rootId: submitted.analysisId, state: 'completed' });
+      expect(child?.results.find((r) => r.analyzer === 'test-spawn')?.warnings[0]).toMatch(/depth 2 exceeds the limit of 1/);
+    });
+  });
+
   describe('hostile inputs', () => {
     it('refuses an empty sample with EMPTY_SAMPLE and an oversized one with SAMPLE_TOO_LARGE', async () => {
       const { platform } = t;
@@ -225,7 +284,7 @@ describe('analysis pipeline (embedded stack)', () => {
     it('stops a zip bomb and neutralises traversal names', async () => {
       if (!registered.has('archive')) throw new Error('the archive analyser is not registered in BUILTIN_ANALYZERS');
       const { platform } = t;
-      const bomb = await buildZip([{ name: 'zeros.bin', data: { zeros: 64 * 1024 * 1024 }, level: 9 }]);
+      const bomb = await buildZip([{ name: 'zeros.bin', data: { zeros: 16 * 1024 * 1024 }, level: 9 }]);
       const traversal = buildStoredZip([
         { name: '../../etc/evil.sh', data: new TextEncoder().encode('#!/bin/sh\necho owned\n') },
         { name: '/abs/path.txt', data: new TextEncoder().encode('absolute') },
@@ -253,39 +312,5 @@ describe('analysis pipeline (embedded stack)', () => {
         expect(child.detail ?? '').not.toMatch(/(^|\/)\.\.(\/|$)|^\//);
       }
     });
-  });
-});
-
-describe('analysis pipeline depth limit', () => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform({}, { limits: { maxDepth: 0 }, yara: false });
-  });
-  afterAll(() => t.dispose());
-
-  it('does not store children beyond limits.maxDepth and says so in a warning', async () => {
-    const { platform } = t;
-    const submitted = await platform.services.submitSample({ content: new TextEncoder().encode('parent'), fileName: 'spawn.bin', source: 'test' });
-    await waitForIdle(platform);
-    const report = await platform.services.getSampleReport(submitted.sha256);
-    expect(report?.relations.children).toEqual([]);
-    expect(report?.results.find((r) => r.analyzer === 'test-spawn')?.warnings).toEqual([
-      '1 child sample(s) not analysed: depth 1 exceeds the limit of 0',
-    ]);
-    expect(report?.results.find((r) => r.analyzer === 'yara')).toBeUndefined();
-  });
-
-  it('stores a child one level down when the limit allows it', async () => {
-    const { platform } = t;
-    await platform.close();
-    t = await startTestPlatform({}, { limits: { maxDepth: 1 }, yara: false });
-    const submitted = await t.platform.services.submitSample({ content: new TextEncoder().encode('parent'), fileName: 'spawn.bin', source: 'test' });
-    await waitForIdle(t.platform);
-    const report = await t.platform.services.getSampleReport(submitted.sha256);
-    expect(report?.relations.children).toEqual([{ sha256: expect.any(String), kind: 'carved', analyzer: 'test-spawn', detail: 'offset 0' }]);
-    // The child is named spawn-child-*, so test-spawn runs on it too, but its grandchild would be at depth 2.
-    const child = await t.platform.services.getSampleReport(report?.relations.children[0]?.sha256 ?? '');
-    expect(child?.analyses[0]).toMatchObject({ depth: 1, parentId: submitted.analysisId, state: 'completed' });
-    expect(child?.results.find((r) => r.analyzer === 'test-spawn')?.warnings[0]).toMatch(/depth 2 exceeds the limit of 1/);
   });
 });

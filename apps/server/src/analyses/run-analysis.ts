@@ -82,7 +82,8 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
     throw error;
   }
 
-  const selected = deps.analyzers.filter((analyzer) => safeAccepts(analyzer, facts));
+  // Without an active ruleset a ruleset analyser has nothing to say, and caching that would be noise.
+  const selected = deps.analyzers.filter((a) => (a.usesRuleset !== true || deps.rulesetVersion !== null) && safeAccepts(a, facts));
   const summaries = await Promise.all(selected.map((analyzer) => runOne(deps, analysis, facts, input, analyzer, now)));
   const childAnalysisIds = summaries.flatMap((s) => s.childAnalysisIds);
 

@@ -241,10 +241,7 @@ async function readUpload(request: FastifyRequest, limits: UploadLimits): Promis
 /** Keeps only the last path segment and printable characters: a name is metadata, never a path. */
 export function baseName(fileName: string | undefined): string {
   const last = (fileName ?? '').split(/[/\\]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  const clean = last
-    .replace(/[\u0000-\u001f\u007f]/g, '')
-    .trim()
-    .slice(0, 255);
+  const printable = [...last].filter((c) => c.charCodeAt(0) > 0x1f && c !== '\u007f').join('');
+  const clean = printable.trim().slice(0, 255);
   return clean === '' || clean === '.' || clean === '..' ? 'unnamed' : clean;
 }

@@ -221,7 +221,7 @@ const SYSTEM_BINARIES = [
   '/sbin/ldconfig',
   '/lib/x86_64-linux-gnu/libc.so.6',
   '/usr/lib/x86_64-linux-gnu/libz.so.1',
-  '/usr/bin/node',
+  '/usr/bin/env',
 ]
   .filter((path) => existsSync(path))
   .map((path) => realpathSync(path))

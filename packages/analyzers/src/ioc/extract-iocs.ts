@@ -277,8 +277,7 @@ function scanIpv4(text: string, sink: IndicatorSink): void {
     const octets = parseIpv4(address);
     if (octets === null) continue;
     if (VERSION_CONTEXT.test(text.slice(Math.max(0, index - 24), index))) continue;
-    // "Chrome/120.0.0.0": a product token (a letter, then "/") introduces a version, as in User-Agent strings.
-    if (text[index - 1] === '/' && /[A-Za-z]/.test(text[index - 2] ?? '')) continue;
+    if (isProductVersion(text, index)) continue;
     const flags = ipv4Flags(octets);
     sink.add('ipv4', address, index, address.length, flags);
     if (colon >= 0 && isPortSuffix(token.slice(colon))) sink.add('ip-port', token, index, token.length, flags);
@@ -290,6 +289,14 @@ function scanIpv4(text: string, sink: IndicatorSink): void {
       }
     }
   }
+}
+
+/** "Chrome/120.0.0.0": a product token (a letter, then "/") outside a URL introduces a version (User-Agent). */
+function isProductVersion(text: string, index: number): boolean {
+  if (text[index - 1] !== '/' || !/[A-Za-z]/.test(text[index - 2] ?? '')) return false;
+  const before = text.slice(Math.max(0, index - MAX_URL_LENGTH), index);
+  const tokenStart = Math.max(before.lastIndexOf(' '), before.lastIndexOf('\n'), before.lastIndexOf('\t'));
+  return !before.slice(tokenStart + 1).includes('://');
 }
 
 const IPV6 =

@@ -287,6 +287,17 @@ describe(parsePe.name, () => {
     expect(info.optionalHeader?.entryPointSection).toBeNull();
   });
 
+  it('gives the same result for a view at an odd offset of a larger buffer', () => {
+    const bytes = buildPe({
+      imports: [{ dll: 'a.dll', functions: ['f'] }],
+      versionInfo: { strings: { A: 'b' } },
+      codeView: { pdbPath: 'p' },
+    });
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    expect(parsePe(shifted.subarray(3))).toEqual(parsePe(bytes));
+  });
+
   it('computes the imphash exactly as pefile specifies', () => {
     expect(computeImphash([])).toBeNull();
     expect(

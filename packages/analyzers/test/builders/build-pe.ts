@@ -23,9 +23,9 @@
  * ```
  *
  * Layout: headers (FileAlignment 0x200), the given sections from RVA 0x1000 (SectionAlignment 0x1000), then a
- * generated `.rdata` (imports, exports, debug, TLS, CLR) and `.rsrc` when needed, then overlay and certificate.
+ * generated `.rdata` (imports, exports, debug, TLS, CLR; named `.idata` if the caller has a `.rdata`) and `.rsrc`
+ * when needed, then overlay and certificate.
  * The header CheckSum is computed (CheckSumMappedFile) unless `checksum` gives a value.
- * `layoutOf(bytes)`-style introspection is not provided: parse the result (that is the point of the tests).
  */
 
 export const SECTION_CODE = 0x60000020; // CNT_CODE | MEM_EXECUTE | MEM_READ
@@ -607,10 +607,12 @@ export function buildPe(options: BuildPeOptions = {}): Uint8Array {
       w.setU32(header + 20, 0x06000001);
       directories.set(14, { rva: header, size: 72 });
     }
-    place('.rdata', w.bytes(), SECTION_RDATA);
+    // Keep section names unique when the caller already has a .rdata (names need not be unique, but it confuses).
+    place(userSections.some((s) => s.name === '.rdata') ? '.idata' : '.rdata', w.bytes(), SECTION_RDATA);
   }
   if (needRsrc) {
-    const rsrc = place('.rsrc', buildResourceSection(nextRva, resourceLeaves), SECTION_RDATA);
+    const rsrcName = userSections.some((s) => s.name === '.rsrc') ? '.rsrc2' : '.rsrc';
+    const rsrc = place(rsrcName, buildResourceSection(nextRva, resourceLeaves), SECTION_RDATA);
     directories.set(2, { rva: rsrc.rva, size: rsrc.data.length });
   }
 
