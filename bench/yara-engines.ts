@@ -188,13 +188,15 @@ async function scanWithCli(
   await run('yarac', ['-w', ...ruleArgs, join(dir, 'compiled.yarc')], { maxBuffer: 16 << 20 });
   const compileMs = performance.now() - compileStart;
   const start = performance.now();
-  const { stdout } = await run(
-    'yara',
-    ['-w', '-e', '-p', String(threads), '--scan-list', ...ruleArgs, list],
-    {
-      maxBuffer: 256 << 20,
-    },
-  );
+  const { stdout, cpuMs } = await runTimed('yara', [
+    '-w',
+    '-e',
+    '-p',
+    String(threads),
+    '--scan-list',
+    ...ruleArgs,
+    list,
+  ]);
   const wallMs = performance.now() - start;
   const namespaces = new Map(ruleset.sources.map((s) => [s.namespace.replace(/[:/]/g, '_'), s.namespace]));
   const verdicts = new Set<string>();

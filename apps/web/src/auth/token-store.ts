@@ -70,7 +70,7 @@ export function normalizeToken(text: string): string {
   return text
     .trim()
     .replace(/^authorization:\s*/i, '')
-    .replace(/^bearer\s+/i, '')
+    .replace(/^bearer(?:\s+|$)/i, '')
     .trim();
 }
 
