@@ -9,8 +9,7 @@ import { createYaraEngine, DEFAULT_RULES_DIR, loadOrCompileRules, loadRulesetFro
 import type { Config } from './config.js';
 import { createDatabase } from './database/create-database.js';
 import type { Database } from './database/database.js';
-import { createJobQueue } from './queue/sqlite-job-queue.js';
-import type { TransactionalJobQueue } from './queue/job-queue.js';
+import { createJobQueue, type ManagedJobQueue } from './queue/create-job-queue.js';
 import { createObjectStore } from './storage/create-object-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { AnalyzerSandbox } from './sandbox/analyzer-sandbox.js';
@@ -18,8 +17,10 @@ import type { SandboxYaraSpec } from './sandbox/sandbox-protocol.js';
 import { submitSample, type SubmitSampleDeps, type SubmitSampleInput, type SubmitSampleResult } from './samples/submit-sample.js';
 import { failAnalysis, runAnalysis, type AnalysisOutcome, type RunAnalysisDeps } from './analyses/run-analysis.js';
 import { getAnalysisStatus, getSampleReport } from './analyses/get-sample-report.js';
-import { recoverAnalyses, sqliteJobStates, type RecoveryReport } from './analyses/recover-analyses.js';
+import { recoverAnalyses, type RecoveryReport } from './analyses/recover-analyses.js';
 import type { HttpServices } from './http/http-services.js';
+import { HashFetcher, markHashRequestsAnalysed } from './fetcher/hash-fetcher.js';
+import { createHashSources, enqueueFetchHash, FETCH_JOB_OPTIONS, fetchHashHandler } from './fetcher/create-sources.js';
 
 /** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
 export const ANALYSIS_MAX_ATTEMPTS = 3;
@@ -58,12 +59,14 @@ export interface Platform {
   readonly logger: Logger;
   readonly db: Database;
   readonly store: ObjectStore;
-  readonly queue: TransactionalJobQueue;
+  readonly queue: ManagedJobQueue;
   readonly sandbox: AnalyzerSandbox;
   readonly analyzers: readonly Analyzer[];
   readonly ruleset: ActiveRuleset | null;
   readonly limits: AnalyzerLimits;
   readonly services: PlatformServices;
+  /** Fetches submitted hashes from the configured sample sources (the fetch-hash job). */
+  readonly fetcher: HashFetcher;
   /** The services in the shape the HTTP API takes. */
   readonly httpServices: HttpServices;
   close(): Promise<void>;
@@ -90,8 +93,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       defaultMaxAttempts: ANALYSIS_MAX_ATTEMPTS,
       logger: logger.child({ component: 'queue' }),
+      maxWaiting: config.queue.maxWaiting,
+      retryAfterMs: config.queue.retryAfterMs,
+      keepCompletedMs: config.queue.keepCompletedMs,
     });
-    closers.push(() => queue.close(5_000));
 
     const ruleset = options.yara === false ? null : await prepareRuleset(config, logger);
     const yaraSpec: SandboxYaraSpec | null =
@@ -111,6 +116,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       yara: yaraSpec,
     });
     closers.push(() => sandbox.close());
+    // Closed first (closers run in reverse): stop taking jobs and let running ones finish while the sandbox lives.
+    closers.push(() => queue.close(5_000));
 
     const analyzers = [...BUILTIN_ANALYZERS, ...(options.extraAnalyzers?.analyzers ?? [])];
     const limits: AnalyzerLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
@@ -142,6 +149,13 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       submitChild: submit,
       maxSampleBytes: config.http.uploadLimitBytes,
     };
+    const fetcher = new HashFetcher({
+      db,
+      sources: createHashSources(config.sources, db, { maxDownloadBytes: config.http.uploadLimitBytes }),
+      submitSample: submit,
+      reschedule: (hashRequestId, delayMs) => queue.enqueue('fetch-hash', { hashRequestId }, { ...FETCH_JOB_OPTIONS, delayMs }).then(() => undefined),
+      notFoundTtlMs: config.sources.notFoundTtlMs,
+    });
     const services: PlatformServices = {
       submitSample: submit,
       runAnalysis: (analysisId) => runAnalysis(runDeps, analysisId),
@@ -152,8 +166,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       db,
       store,
       queue,
-      submitSample: (upload) =>
-        submit({
+      // Back-pressure at the edge only: children found by workers and recovery are never refused.
+      submitSample: async (upload) =>
+        queue.assertRoom('analyze-sample').then(() => submit({
           content: upload.content,
           fileName: upload.fileName,
           source: upload.source,
@@ -161,9 +176,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
           archivePasswords: upload.passwords.length > 0 ? upload.passwords : config.archivePasswords,
           force: upload.force,
           requestedBy: upload.submittedBy,
-        }),
+        })),
       getSampleReport: services.getSampleReport,
       getAnalysis: services.getAnalysis,
+      fetchQueue: { enqueue: (trx, hashRequestId) => enqueueFetchHash(queue, trx, hashRequestId), wake: () => queue.wake() },
+      metrics: () => queue.renderMetrics(config.roles.join(',')),
     };
     return {
       config,
@@ -176,6 +193,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       ruleset,
       limits,
       services,
+      fetcher,
       httpServices,
       close: closeAll,
     };
@@ -226,6 +244,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
         try {
           const outcome = await platform.services.runAnalysis(job.payload.analysisId);
           log.debug({ sha256: outcome.sha256, state: outcome.state, analyzers: outcome.analyzers.length }, 'analysis finished');
+          if (outcome.state === 'completed') await markHashRequestsAnalysed(db, outcome.sha256);
         } catch (error) {
           const appError = toAppError(error);
           // The queue gives up after this attempt: record why on the analysis, then let the job die.
@@ -236,6 +255,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
           throw isAppError(error) ? error : appError;
         }
       },
+      'fetch-hash': fetchHashHandler(platform.fetcher),
     },
     { concurrency: platform.config.worker.concurrency },
   );
@@ -245,7 +265,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
 export async function recoverPlatform(platform: Platform): Promise<RecoveryReport> {
   const report = await recoverAnalyses({
     db: platform.db,
-    jobStates: sqliteJobStates(platform.db),
+    jobStates: (analysisIds) => platform.queue.analysisJobStates(analysisIds),
     enqueueAnalysis: (trx, analysisId) =>
       platform.queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, analysisJobOptions(platform.config, platform.analyzers.length)).then(() => undefined),
   });

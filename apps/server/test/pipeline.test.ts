@@ -133,6 +133,29 @@ describe('analysis pipeline (embedded stack)', () => {
     expect(report?.analyses).toHaveLength(3);
   });
 
+  it('retries an analyser that failed in an earlier analysis, but not within the same one', async () => {
+    const { platform } = t;
+    const bytes = randomBytes(100);
+    const first = await platform.services.submitSample({ content: bytes, fileName: 'throw.bin', source: 'test' });
+    await waitForIdle(platform);
+    const report = await platform.services.getSampleReport(first.sha256);
+    expect(report?.results.find((r) => r.analyzer === 'test-throw')).toMatchObject({ status: 'error', errorCode: 'ANALYZER_FAILED' });
+    expect(report?.analyses[0]?.state).toBe('completed');
+
+    const second = await platform.services.submitSample({ content: bytes, fileName: 'throw.bin', source: 'test' });
+    await waitForIdle(platform);
+    const { created_at: secondCreated } = await platform.db.selectFrom('analyses').select('created_at').where('id', '=', second.analysisId).executeTakeFirstOrThrow();
+    const rows = await results(platform, first.sha256);
+    const thrown = rows.filter((r) => r.analyzer === 'test-throw');
+    expect(thrown).toHaveLength(1);
+    expect((thrown[0]?.created_at ?? '') >= secondCreated).toBe(true);
+    expect(rows.filter((r) => r.analyzer !== 'test-throw').every((r) => r.created_at < secondCreated)).toBe(true);
+    // A redelivery of the second analysis's job reuses the error it stored.
+    await platform.db.updateTable('analyses').set({ state: 'running' }).where('id', '=', second.analysisId).execute();
+    const redelivered = await platform.services.runAnalysis(second.analysisId);
+    expect(redelivered.analyzers.every((a) => a.status === 'cached')).toBe(true);
+  });
+
   it('a redelivered job is a no-op, and a child submitted twice for one parent analysis is stored once', async () => {
     const { platform } = t;
     const submitted = await platform.services.submitSample({ content: new TextEncoder().encode('echo me'), fileName: 'echo.txt', source: 'test' });

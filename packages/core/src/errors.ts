@@ -33,6 +33,12 @@ export const ERROR_CODES = {
   STORAGE_FAILED: { status: 503, retryable: true },
   DATABASE_FAILED: { status: 503, retryable: true },
   UPSTREAM_FAILED: { status: 502, retryable: true },
+  /** A sample source (VirusTotal, MalwareBazaar) or our own budget for its API key says "later". */
+  UPSTREAM_QUOTA_EXCEEDED: { status: 429, retryable: true },
+  /** A sample source refused our API key: a configuration problem, not worth retrying. */
+  UPSTREAM_AUTH_FAILED: { status: 502, retryable: false },
+  /** A URL that resolves to a private, loopback or otherwise refused address (SSRF protection). */
+  URL_FORBIDDEN: { status: 403, retryable: false },
   CONFIG_INVALID: { status: 500, retryable: false },
   INTERNAL: { status: 500, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;

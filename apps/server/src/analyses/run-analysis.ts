@@ -3,7 +3,7 @@ import type { Indicator } from '@malpipe/core';
 import { AppError, INDICATOR_TYPES, isAppError } from '@malpipe/core';
 import type { Database } from '../database/database.js';
 import type { SandboxInput, SandboxOutcome } from '../sandbox/sandbox-protocol.js';
-import type { SandboxRunRequest } from '../sandbox/analyzer-sandbox.js';
+import { SANDBOX_CLOSED_CODE, type SandboxRunRequest } from '../sandbox/analyzer-sandbox.js';
 import { sampleKey, type ObjectStore } from '../storage/object-store.js';
 import { addSampleTags, findSampleRow, loadSample, setSampleFuzzyHashes } from '../samples/sample-repository.js';
 import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
@@ -58,8 +58,8 @@ export interface AnalysisOutcome {
 
 /**
  * The `analyze-sample` job handler. Idempotent under at-least-once delivery: a finished analysis is left
- * alone, results already stored under their cache key are not recomputed (with `force`, results stored
- * since this analysis was created count as done), children are deduplicated per parent analysis.
+ * alone, good results already stored under their cache key are not recomputed (with `force`, only results
+ * stored since this analysis was created count), children are deduplicated per parent analysis.
  */
 export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Promise<AnalysisOutcome> {
   const now = (): string => (deps.now?.() ?? new Date()).toISOString();
@@ -152,9 +152,11 @@ async function runOne(
 ): Promise<OneRun> {
   const key = resultKey(analyzer, analysis.sha256, deps.rulesetVersion);
   const cached = await findCachedResult(deps.db, key);
-  if (cached !== null && (!analysis.force || cached.createdAt >= analysis.createdAt)) {
-    return { summary: { analyzer: analyzer.name, status: 'cached' }, childAnalysisIds: [] };
-  }
+  // Reused: a good result unless forced; anything this analysis already stored (a redelivered job). An error
+  // from an earlier analysis (a timeout on a busy machine...) gets another chance.
+  const reusable = cached !== null && ((cached.status === 'ok' && !analysis.force) || cached.createdAt >= analysis.createdAt);
+  if (reusable) return { summary: { analyzer: analyzer.name, status: 'cached' }, childAnalysisIds: [] };
+  const replace = cached !== null;
   const outcome = await deps.runner.run({
     analyzer: analyzer.name,
     input,
@@ -164,12 +166,14 @@ async function runOne(
   });
 
   if (outcome.status === 'error') {
+    // Shutdown, not the sample: leave no cached error behind; the job runs again after the restart.
+    if (outcome.code === SANDBOX_CLOSED_CODE) throw new AppError('INTERNAL', outcome.message, { retryable: true });
     await storeResult(
       deps.db,
       key,
       { status: 'error', result: null, warnings: [], errorCode: outcome.code, errorMessage: outcome.message, durationMs: outcome.durationMs },
       now(),
-      analysis.force,
+      replace,
     );
     return { summary: { analyzer: analyzer.name, status: 'error', errorCode: outcome.code }, childAnalysisIds: [] };
   }
@@ -187,7 +191,7 @@ async function runOne(
       key,
       { status: 'ok', result: output.result, warnings, errorCode: null, errorMessage: null, durationMs: outcome.durationMs },
       stamp,
-      analysis.force,
+      replace,
     );
     await storeIndicators(trx, analysis.sha256, analyzer.name, indicators, stamp);
     if (analyzer.usesRuleset === true && deps.rulesetVersion !== null) await storeYaraMatches(trx, analysis.sha256, deps.rulesetVersion, yaraMatches);

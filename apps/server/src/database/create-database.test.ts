@@ -24,7 +24,22 @@ const TABLES: Record<keyof Schema, true> = {
   hash_requests: true,
   jobs: true,
   api_tokens: true,
+  cs_beacon_configs: true,
+  cs_config_hosts: true,
+  cs_config_samples: true,
+  cs_team_servers: true,
+  cs_config_servers: true,
+  cs_probes: true,
+  rate_limit_slots: true,
+  source_not_found: true,
+  source_circuits: true,
+  source_reports: true,
+  hash_fetches: true,
 };
+
+/** Tables the migrations create but a module types for itself instead of schema.ts (see queue/job-outbox.ts). */
+const UNTYPED_TABLES = ['job_outbox'];
+const ALL_TABLES = [...Object.keys(TABLES), ...UNTYPED_TABLES].sort();
 
 const NOW = '2026-11-27T00:00:00.000Z';
 
@@ -79,7 +94,7 @@ const BACKENDS: readonly Backend[] = [
       if (!postgres.available) throw new Error(postgres.reason);
       const db = await createDatabase(postgres.url, { poolSize: 2 });
       // One throwaway database per test file; each test starts from empty tables.
-      await sql`truncate table ${sql.join(Object.keys(TABLES).map((t) => sql.table(t)))} restart identity cascade`.execute(db);
+      await sql`truncate table ${sql.join(ALL_TABLES.map((t) => sql.table(t)))} restart identity cascade`.execute(db);
       return db;
     },
   },
@@ -93,10 +108,10 @@ for (const backend of BACKENDS) {
       return db;
     }
 
-    it('creates exactly the tables of schema.ts, and re-running migrations is a no-op', async () => {
+    it('creates exactly the tables of schema.ts (and the untyped ones), and re-running migrations is a no-op', async () => {
       const db = await openDb();
       const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
-      expect(tables).toEqual(Object.keys(TABLES).sort());
+      expect(tables).toEqual(ALL_TABLES);
       expect(dialectOf(db)).toBe(backend.name);
       expect(await migrateToLatest(db)).toEqual([]);
     });

@@ -1,10 +1,12 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { CobaltStrikeTables } from '../cobaltstrike/cobaltstrike-tables.js';
+import type { FetcherTables } from '../fetcher/fetcher-tables.js';
 
 /**
  * The metadata schema, portable between SQLite and PostgreSQL: timestamps are ISO-8601 UTC text, JSON is
  * text, sizes are integers (bigint on Postgres). Migrations in ./migrations create exactly these tables.
  */
-export interface Schema {
+export interface Schema extends CobaltStrikeTables, FetcherTables {
   samples: SamplesTable;
   sample_names: SampleNamesTable;
   sample_sources: SampleSourcesTable;

@@ -22,6 +22,13 @@ export interface SubmitHashesInput {
   /** Token id of the caller, kept for auditing. */
   readonly requestedBy?: string | null;
   readonly now?: Date;
+  /** Queues a fetch for each newly queued hash in the same transaction (see fetcher/); woken after commit. */
+  readonly fetchQueue?: HashFetchQueue | undefined;
+}
+
+export interface HashFetchQueue {
+  enqueue(trx: Database, hashRequestId: string): Promise<unknown>;
+  wake(): void;
 }
 
 export interface ParsedHash {
@@ -110,7 +117,7 @@ export async function submitHashes(db: Database, input: SubmitHashesInput): Prom
     parsed.map((p) => p.hash),
   );
 
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     const entries: HashEntry[] = [];
     const inserts: {
       id: string;
@@ -159,8 +166,13 @@ export async function submitHashes(db: Database, input: SubmitHashesInput): Prom
       entries.push(toEntry(id, hash, type, state, sha256));
     }
     for (const chunk of chunks(inserts)) await trx.insertInto('hash_requests').values(chunk).execute();
+    if (input.fetchQueue !== undefined) {
+      for (const row of inserts) if (row.state === 'queued') await input.fetchQueue.enqueue(trx, row.id);
+    }
     return entries;
   });
+  input.fetchQueue?.wake();
+  return result;
 }
 
 export async function getHashRequest(db: Database, id: string): Promise<HashRequest> {

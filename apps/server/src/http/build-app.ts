@@ -17,6 +17,7 @@ import { AppError } from '@malpipe/core';
 import { HealthSchema } from '@malpipe/api-client';
 import type { Config } from '../config.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerMetricsRoute } from './metrics-route.js';
 import { API_PREFIX, installAuth, type RouteInfo } from './authenticate.js';
 import { handleError } from './error-handler.js';
 import type { HttpServices } from './http-services.js';
@@ -134,6 +135,7 @@ export async function buildHttpApp(
     },
     { prefix: API_PREFIX },
   );
+  if (services.metrics !== undefined) registerMetricsRoute(app, services.metrics);
 
   const webRoot = options.webRoot === undefined ? DEFAULT_WEB_ROOT : options.webRoot;
   const serveDashboard = webRoot !== null && existsSync(`${webRoot}/index.html`);

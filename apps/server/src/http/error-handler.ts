@@ -94,5 +94,8 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
       'request failed',
     );
   }
+  // QUEUE_FULL and similar say when to come back; HTTP clients and proxies read Retry-After, not the body.
+  const retryAfterMs = response.body.error.details?.retryAfterMs;
+  if (typeof retryAfterMs === 'number' && response.status === 429) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply.status(response.status).type('application/json; charset=utf-8').send(response.body);
 }

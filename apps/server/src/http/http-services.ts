@@ -2,6 +2,7 @@ import type { AnalysisStatus, SampleReport } from '@malpipe/api-client';
 import type { Database } from '../database/database.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { HashFetchQueue } from '../hashes/submit-hashes.js';
 
 /** One uploaded file, as the samples route hands it to the pipeline. */
 export interface UploadedSample {
@@ -38,4 +39,8 @@ export interface HttpServices {
   /** By MD5, SHA-1, SHA-256 or SHA-512 (lower-case hex); null when unknown. */
   getSampleReport(hash: string): Promise<SampleReport | null>;
   getAnalysis(id: string): Promise<AnalysisStatus | null>;
+  /** Queues fetch-hash jobs for submitted hashes; absent: hashes wait as `queued` (no sources wired). */
+  readonly fetchQueue?: HashFetchQueue;
+  /** Prometheus text for GET /metrics (queue depth, job counters and durations); absent: no /metrics route. */
+  readonly metrics?: () => Promise<string>;
 }

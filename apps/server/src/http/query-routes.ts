@@ -32,6 +32,7 @@ export function registerQueryRoutes(api: ZodApp, services: HttpServices): void {
       const hashes = await submitHashes(services.db, {
         ...request.body,
         requestedBy: principalOf(request).tokenId,
+        fetchQueue: services.fetchQueue,
       });
       return reply.status(202).send({ hashes });
     },

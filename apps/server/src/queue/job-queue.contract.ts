@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '@malpipe/core';
 import type { JobContext, JobHandlers, JobQueue } from './job-queue.js';
-import { JOB_NAMES, type JobName } from './jobs.js';
+import { JOB_NAMES, type JobName, type Jobs } from './jobs.js';
 
 /** Small time values the suite runs with, so it takes seconds; an implementation maps them to its options. */
 export interface JobQueueTiming {
@@ -109,7 +109,7 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
         await queue.enqueue(JOB, { analysisId: label }, { priority });
         await sleep(2); // distinct run_at, so "oldest first" is observable
       }
-      await queue.start(handlers(async (job) => void order.push(job.payload.analysisId)), { concurrency: 1 });
+      await queue.start(handlers(async (job) => void order.push((job.payload as Jobs['analyze-sample']).analysisId)), { concurrency: 1 });
       await waitFor('all five jobs', () => order.length === 5);
       expect(order).toEqual(['high', 'mid', 'low-1', 'low-2', 'low-3']);
     });

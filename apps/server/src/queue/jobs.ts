@@ -5,13 +5,17 @@
 export interface Jobs {
   /** Run every accepting analyser on one sample (see pipeline/run-analysis.ts). */
   'analyze-sample': { readonly analysisId: string };
+  /** Fetch one submitted hash from the sample sources (see fetcher/hash-fetcher.ts). */
+  'fetch-hash': { readonly hashRequestId: string };
+  /** Download and parse the beacon stage of a suspected Cobalt Strike team server (see cobaltstrike/run-cs-probe.ts). */
+  'cs-probe': { readonly target: string };
 }
 
 export type JobName = keyof Jobs;
 
 // Record<JobName, true> fails to compile until a new job name is added here too, so the runtime list below
 // (used by counts() and to refuse unknown names) can never lag behind `Jobs`.
-const JOB_NAME_SET: Readonly<Record<JobName, true>> = { 'analyze-sample': true };
+const JOB_NAME_SET: Readonly<Record<JobName, true>> = { 'analyze-sample': true, 'fetch-hash': true, 'cs-probe': true };
 
 /** Every job name, at run time. */
 export const JOB_NAMES = Object.freeze(Object.keys(JOB_NAME_SET)) as readonly JobName[];

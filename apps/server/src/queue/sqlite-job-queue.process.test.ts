@@ -53,12 +53,13 @@ describe(`${SqliteJobQueue.name} across processes`, () => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs every job exactly once across two worker processes, and re-runs a SIGKILLed worker job', async () => {
+  it('migrates concurrently, runs every job exactly once across two worker processes, and re-runs a SIGKILLed worker job', async () => {
     dir = mkdtempSync(join(tmpdir(), 'malpipe-queue-proc-'));
     const url = `sqlite:${join(dir, 'queue.db')}`;
+    // Both workers create and migrate the fresh file at the same moment: BEGIN IMMEDIATE serialises them.
+    workers.push(...(await Promise.all([startWorker(url), startWorker(url)])));
     db = await createDatabase(url);
     const producer = new SqliteJobQueue(db);
-    workers.push(...(await Promise.all([startWorker(url), startWorker(url)])));
 
     const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => producer.enqueue('analyze-sample', { analysisId: `job-${i}` })));
     await waitFor(async () => (await producer.counts())['analyze-sample'].completed === 60);

@@ -65,7 +65,7 @@ describe(SqliteJobQueue.name, () => {
   let db: Database;
   let queue: SqliteJobQueue;
   const ran: string[] = [];
-  const handlers: JobHandlers = { 'analyze-sample': async (job) => void ran.push(job.payload.analysisId) };
+  const handlers: JobHandlers = { 'analyze-sample': async (job) => void ran.push(job.payload.analysisId), 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined };
 
   async function setUp(): Promise<void> {
     db = await createDatabase('sqlite::memory:');
@@ -125,7 +125,7 @@ describe(SqliteJobQueue.name, () => {
     let release: () => void = () => undefined;
     const logger = memoryLogger();
     queue = new SqliteJobQueue(db, { ...FAST, logger });
-    await queue.start({ 'analyze-sample': () => new Promise<void>((resolve) => (release = resolve)) }, { concurrency: 1 });
+    await queue.start({ 'analyze-sample': () => new Promise<void>((resolve) => (release = resolve)), 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined }, { concurrency: 1 });
     const id = await queue.enqueue('analyze-sample', { analysisId: 'stolen' });
     await waitFor(async () => (await queue.get(id))?.state === 'running');
     await db.updateTable('jobs').set({ lease_owner: 'other-worker' }).where('id', '=', id).execute();

@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
 import { dialectOf } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
 import type { JobRow, Schema } from '../database/schema.js';
 import type {
   EnqueueOptions,
+  JobContext,
   JobHandlers,
   JobRecord,
   TransactionEnqueue,
@@ -298,13 +299,14 @@ export class SqliteJobQueue implements TransactionalJobQueue {
   /** Expired leases first (their workers died), then the best due job. */
   async #claim(names: readonly JobName[]): Promise<JobRow | undefined> {
     const now = Date.now();
-    // Filtering by name only when some names are at their limit keeps the usual claim on jobs_due_idx
-    // (a name filter tempts the planner into jobs_name_state_idx plus a sort of the whole backlog).
+    // The claim must match the partial indexes jobs_due_idx and jobs_lease_idx, or each claim sorts the whole
+    // backlog: states are literals (a bound parameter cannot prove the index's WHERE), and names are filtered
+    // only when some are at their limit (a name filter tempts the planner into jobs_name_state_idx).
     const byName = names.length < JOB_NAMES.length;
     const named = (eb: ExpressionBuilder<Schema, 'jobs'>, rest: Expression<SqlBool>[]) => eb.and(byName ? [eb('name', 'in', names), ...rest] : rest);
     return (
-      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', '=', 'running'), eb('lease_until', '<', now)]), 'lease_until', 'asc')) ??
-      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', 'in', WAITING), eb('run_at', '<=', now)]), 'priority', 'desc'))
+      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', '=', sql.lit('running')), eb('lease_until', '<', now)]), 'lease_until', 'asc')) ??
+      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', 'in', WAITING.map((state) => sql.lit(state))), eb('run_at', '<=', now)]), 'priority', 'desc'))
     );
   }
 
@@ -343,7 +345,8 @@ export class SqliteJobQueue implements TransactionalJobQueue {
       await this.#finish(row, 'dead', `lease expired on attempt ${row.attempts - 1} of ${row.max_attempts}: the worker died or hung`);
       return;
     }
-    const handler = this.#handlers?.[name];
+    // One handler per name; the payload stored under `name` is that job's payload (a union call needs the cast).
+    const handler = this.#handlers?.[name] as ((job: JobContext<JobName>) => Promise<void>) | undefined;
     const job: ActiveJob = {
       row,
       controller: new AbortController(),

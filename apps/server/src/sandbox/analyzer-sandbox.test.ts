@@ -1,9 +1,23 @@
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type SampleFacts } from '@malpipe/analyzers';
 import { AnalyzerSandbox, type SandboxRunRequest } from './analyzer-sandbox.js';
 
 const HOSTILE = fileURLToPath(new URL('../../test/pipeline-fixtures/hostile-analyzers.ts', import.meta.url));
+const ORPHAN_HOST = fileURLToPath(new URL('../../test/pipeline-fixtures/orphan-host.ts', import.meta.url));
+
+/** 'gone', 'zombie' or 'alive', from /proc (Linux). */
+function processState(pid: number): 'gone' | 'zombie' | 'alive' {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z' ? 'zombie' : 'alive';
+  } catch {
+    return 'gone';
+  }
+}
 
 function request(analyzer: string, bytes: Uint8Array, timeoutMs?: number): SandboxRunRequest {
   const facts: SampleFacts = {
@@ -57,5 +71,30 @@ describe(AnalyzerSandbox.name, () => {
 
   it('answers unknown analysers with NOT_FOUND', async () => {
     expect(await sandbox.run(request('no-such', new Uint8Array([1])))).toMatchObject({ status: 'error', code: 'NOT_FOUND' });
+  });
+
+  it.runIf(process.platform === 'linux')('kills a busy child whose parent was SIGKILLed (no orphan spinning forever)', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const host = spawn(process.execPath, ['--import', tsx, ORPHAN_HOST, HOSTILE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolveExit) => host.once('exit', resolveExit));
+    const pid = await new Promise<number>((resolvePid, reject) => {
+      const timer = setTimeout(() => reject(new Error('orphan host did not report its child')), 30_000);
+      host.stdout.setEncoding('utf8');
+      host.stdout.on('data', (text: string) => {
+        const match = /child (\d+)/.exec(text);
+        if (match?.[1] !== undefined) {
+          clearTimeout(timer);
+          resolvePid(Number(match[1]));
+        }
+      });
+    });
+    expect(processState(pid)).toBe('alive');
+    host.kill('SIGKILL');
+    await exited;
+    const deadline = Date.now() + 5000;
+    while (processState(pid) === 'alive' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const state = processState(pid);
+    if (state === 'alive') process.kill(pid, 'SIGKILL');
+    expect(state).not.toBe('alive');
   });
 });

@@ -36,8 +36,16 @@ interface PendingCall {
   readonly resolve: (outcome: SandboxOutcome) => void;
 }
 
+/**
+ * The code of outcomes that say nothing about the sample: cut short by `close()`, or a child that never
+ * started. Callers retry later rather than store them as the analyser's result.
+ */
+export const SANDBOX_CLOSED_CODE = 'INTERNAL';
+
 const CHILD_ENTRY = fileURLToPath(new URL('./sandbox-child.ts', import.meta.url));
 const WATCH_INTERVAL_MS = 200;
+/** Loading the analysers (through tsx) takes a second or two; a child that never says ready is killed. */
+const STARTUP_TIMEOUT_MS = 60_000;
 const STDERR_TAIL = 2048;
 
 /** The tsx loader as an absolute URL, so children start from any working directory. */
@@ -65,7 +73,7 @@ class SandboxChild {
   exited = false;
   #stderr = '';
   #current: { id: number; done: (outcome: SandboxOutcome) => void } | null = null;
-  #killReason: { code: 'ANALYZER_TIMEOUT' | 'ANALYZER_CRASHED'; message: string } | null = null;
+  #killReason: { code: 'ANALYZER_TIMEOUT' | 'ANALYZER_CRASHED' | 'INTERNAL'; message: string } | null = null;
 
   constructor(options: AnalyzerSandboxOptions, onExit: (child: SandboxChild) => void) {
     const args = [JSON.stringify({ extraAnalyzerModules: options.extraAnalyzerModules ?? [], builtinAnalyzers: options.builtinAnalyzers ?? true })];
@@ -79,16 +87,20 @@ class SandboxChild {
       this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL);
     });
     this.ready = new Promise((resolveReady) => {
+      const startTimer = setTimeout(() => this.process.kill('SIGKILL'), STARTUP_TIMEOUT_MS);
       this.process.on('message', (message: unknown) => {
         if (!isChildMessage(message)) return;
-        if (message.type === 'ready') resolveReady(true);
-        else if (this.#current !== null && message.id === this.#current.id) {
+        if (message.type === 'ready') {
+          clearTimeout(startTimer);
+          resolveReady(true);
+        } else if (this.#current !== null && message.id === this.#current.id) {
           const { done } = this.#current;
           this.#current = null;
           done(message.outcome);
         }
       });
       this.process.on('exit', (code, signal) => {
+        clearTimeout(startTimer);
         this.exited = true;
         resolveReady(false);
         if (this.#current !== null) {
@@ -147,13 +159,14 @@ class SandboxChild {
     });
   }
 
-  #kill(code: 'ANALYZER_TIMEOUT' | 'ANALYZER_CRASHED', message: string): void {
+  #kill(code: 'ANALYZER_TIMEOUT' | 'ANALYZER_CRASHED' | 'INTERNAL', message: string): void {
     this.#killReason ??= { code, message };
     this.process.kill('SIGKILL');
   }
 
+  /** Kills the child; a call in flight ends as SANDBOX_CLOSED_CODE, which callers must not store as a result. */
   terminate(): void {
-    if (!this.exited) this.process.kill('SIGKILL');
+    if (!this.exited) this.#kill(SANDBOX_CLOSED_CODE, 'the analyser sandbox closed');
   }
 }
 
@@ -188,6 +201,11 @@ export class AnalyzerSandbox {
   /** Number of live child processes (for tests and metrics). */
   get processCount(): number {
     return this.#children.size;
+  }
+
+  /** Process ids of the live children (for tests and metrics). */
+  get pids(): readonly number[] {
+    return [...this.#children].flatMap((child) => (child.process.pid === undefined ? [] : [child.process.pid]));
   }
 
   run(request: SandboxRunRequest): Promise<SandboxOutcome> {
@@ -232,7 +250,8 @@ export class AnalyzerSandbox {
     const ready = await child.ready;
     const outcome: SandboxOutcome = ready
       ? await child.run(call.message, call.timeoutMs, (this.#options.memoryMb + 512) * 1024 * 1024)
-      : { status: 'error', code: 'ANALYZER_CRASHED', message: 'the analyser process failed to start', durationMs: 0 };
+      : // Infrastructure, not the sample: callers retry rather than store it (see SANDBOX_CLOSED_CODE).
+        { status: 'error', code: SANDBOX_CLOSED_CODE, message: this.#closed ? 'the analyser sandbox closed' : 'the analyser process failed to start', durationMs: 0 };
     child.busy = false;
     call.resolve(outcome);
     this.#pump();
@@ -242,7 +261,7 @@ export class AnalyzerSandbox {
   async close(): Promise<void> {
     this.#closed = true;
     for (const call of this.#waiting.splice(0)) {
-      call.resolve({ status: 'error', code: 'INTERNAL', message: 'the analyser sandbox closed', durationMs: 0 });
+      call.resolve({ status: 'error', code: SANDBOX_CLOSED_CODE, message: 'the analyser sandbox closed', durationMs: 0 });
     }
     const exits = [...this.#children].map(
       (child) => new Promise<void>((resolveExit) => (child.exited ? resolveExit() : child.process.once('exit', () => resolveExit()))),

@@ -5,10 +5,35 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Analyzer, AnalyzerOutput, ChildSample, YaraScanner } from '@malpipe/analyzers';
 import { toAppError } from '@malpipe/core';
 import type { SandboxOutcome, SandboxRunMessage, SandboxYaraSpec } from './sandbox-protocol.js';
 import { loadYaraScanner } from './sandbox-yara.js';
+
+/**
+ * Runs in a worker thread (alive while the main thread spins). A parent that is gone or a zombie (killed but not
+ * yet reaped) counts as dead; without /proc, a signal-0 probe decides.
+ */
+const PARENT_WATCHDOG = `
+const { existsSync, readFileSync } = require('node:fs');
+const { workerData } = require('node:worker_threads');
+const { ppid, intervalMs } = workerData;
+const hasProc = existsSync('/proc/self/stat');
+function parentAlive() {
+  if (hasProc) {
+    try {
+      const stat = readFileSync('/proc/' + ppid + '/stat', 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  }
+  try { process.kill(ppid, 0); return true; } catch { return false; }
+}
+setInterval(() => { if (!parentAlive()) process.kill(process.pid, 'SIGKILL'); }, intervalMs);
+`;
 
 interface ChildOptions {
   readonly extraAnalyzerModules: readonly string[];
@@ -100,6 +125,8 @@ process.on('message', (message: SandboxRunMessage) => {
   if (message.type !== 'run') return;
   void run(message).then((outcome) => process.send?.({ type: 'result', id: message.id, outcome }));
 });
-// The parent owns this process: when it goes away, so do we.
+// The parent owns this process: when it goes away, so do we. 'disconnect' covers an idle child; a child stuck
+// in a synchronous loop never sees it, so a watchdog thread checks the parent and kills this process.
 process.on('disconnect', () => process.exit(0));
+new Worker(PARENT_WATCHDOG, { eval: true, workerData: { ppid: process.ppid, intervalMs: 1000 } }).unref();
 process.send?.({ type: 'ready', analyzers: [...analyzers.keys()] });

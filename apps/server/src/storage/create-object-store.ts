@@ -3,6 +3,7 @@ import { AppError } from '@malpipe/core';
 import { LocalObjectStore } from './local-object-store.js';
 import { MemoryObjectStore } from './memory-object-store.js';
 import type { ObjectStore } from './object-store.js';
+import { createS3ObjectStore } from './s3-object-store.js';
 
 /**
  * Builds the ObjectStore named by `url`: `file:<dir>` or `file:///abs/dir` (LocalObjectStore; relative
@@ -17,5 +18,6 @@ export function createObjectStore(url: string): ObjectStore {
     return new LocalObjectStore(dir);
   }
   if (url === 'memory:') return new MemoryObjectStore();
-  throw new AppError('CONFIG_INVALID', `unsupported object store URL scheme in "${url.replace(/\/\/[^@/]*@/, '//***@')}" (expected file: or memory:)`);
+  if (url.startsWith('s3://')) return createS3ObjectStore(url); // see parseS3Url
+  throw new AppError('CONFIG_INVALID', `unsupported object store URL scheme in "${url.replace(/\/\/[^@/]*@/, '//***@')}" (expected file:, memory: or s3://)`);
 }

@@ -95,7 +95,7 @@ describe(createObjectStore.name, () => {
       const viaUrl = createObjectStore(pathToFileURL(dir).href);
       expect(Buffer.from(await viaUrl.getBytes('a')).toString()).toBe('1');
       expect(createObjectStore('memory:')).toBeInstanceOf(MemoryObjectStore);
-      expect(() => createObjectStore('s3://bucket/prefix')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+      expect(() => createObjectStore('ftp://host/objects')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
       expect(() => createObjectStore('file:')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     } finally {
       rmSync(dir, { recursive: true, force: true });

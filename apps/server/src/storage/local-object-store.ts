@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -5,6 +6,8 @@ import type { Readable } from 'node:stream';
 import { AppError } from '@malpipe/core';
 import type { ObjectStat, ObjectStore } from './object-store.js';
 import { validateObjectKey, validateRange } from './validate-object-key.js';
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /**
  * An ObjectStore in a local directory: key `samples/ab/<sha256>` is file `<root>/samples/ab/<sha256>`.
@@ -62,7 +65,8 @@ export class LocalObjectStore implements ObjectStore {
     const handle = await this.#openExisting(key);
     try {
       const { size } = await handle.stat();
-      if (size > maxBytes) {
+      // Never past what one Buffer can hold: that would be a RangeError, reported as a retryable storage failure.
+      if (size > Math.min(maxBytes, MAX_LENGTH)) {
         throw new AppError('LIMIT_EXCEEDED', `object ${key} is ${size} bytes, above the ${maxBytes}-byte limit`, { details: { size, maxBytes } });
       }
       return await readAt(handle, 0, size);

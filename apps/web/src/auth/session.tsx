@@ -85,7 +85,6 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
     // Any read route checks the token; an empty page is cheap.
     await api.search({ limit: 1 });
     const saved = saveToken(stores, candidate, remember);
-    setCapabilities(await probeCapabilities(api).catch(() => UNKNOWN_CAPABILITIES));
     setSignInMessage(null);
     setStored(saved);
   }, []);

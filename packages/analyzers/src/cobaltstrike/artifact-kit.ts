@@ -34,7 +34,8 @@ function looksLikePayload(head: Uint8Array): boolean {
 export function findArtifactKitPayloads(b: Uint8Array, maxPayloads = 8): ArtifactKitPayload[] {
   const out: ArtifactKitPayload[] = [];
   for (let i = 0; i + 24 <= b.length && out.length < maxPayloads; i++) {
-    if (u32le(b, i) !== i + 16) continue;
+    // Cheap first-byte test before the dword compare: this runs over whole executables.
+    if (b[i] !== ((i + 16) & 0xff) || u32le(b, i) !== i + 16) continue;
     const size = u32le(b, i + 4);
     if (size < MIN_PAYLOAD || size > b.length - i - 16) continue;
     const key = b.subarray(i + 8, i + 12);

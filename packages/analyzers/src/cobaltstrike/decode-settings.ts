@@ -133,10 +133,8 @@ function decodeValue(record: SettingRecord, decoder: SettingDecoder | 'raw'): Js
       return cString(v);
     case 'bytes':
       return hex(v);
-    case 'public-key': {
-      const key = decodePublicKey(v);
-      return { ...key };
-    }
+    case 'public-key':
+      return { ...decodePublicKey(v) };
     case 'domains': {
       const text = cString(v);
       return { value: text, pairs: splitDomains(text).map((p) => ({ host: p.host, uri: p.uri })) };
@@ -200,7 +198,7 @@ export function decodeSettings(records: readonly SettingRecord[]): DecodedSettin
     // A duplicate id overwrites the earlier one in the beacon's settings array, so the last occurrence wins here too.
     fields[definition.key] = value;
     const n = recordNumber(record);
-    if (record.id === 7 && record.typeCode === 3) publicKey = decodePublicKey(record.value);
+    if (record.id === 7 && record.typeCode === 3) publicKey = value as unknown as PublicKeyInfo;
     if (record.id === 37 && n !== null) watermark = n;
     if (record.id === 1 && n !== null) protocol = n;
     if (record.id === 2 && n !== null) port = n;

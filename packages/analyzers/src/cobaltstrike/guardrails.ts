@@ -93,18 +93,37 @@ export function unmaskGuardrails(b: Uint8Array, guardOffset: number): UnmaskedGu
 }
 
 /**
- * The block is mostly zero padding, so the key repeats verbatim in it: take the most common aligned n-gram for
- * each length n, keep those consistent with the known first record, and accept the first whose unmasked block
- * matches the checksum (or, without option 9, starts like a config).
+ * The block is mostly zero padding, so the key repeats verbatim in it: for each length n take the last aligned
+ * n-gram (then, failing that, the most common one), keep those consistent with the known first record, and accept
+ * the first whose unmasked block matches the checksum (or, without option 9, starts like a config).
  */
 function recoverEnvironmentKey(masked: Uint8Array, checksum: number | null): { key: Uint8Array; block: Uint8Array; verified: boolean } | null {
   const known = [0, 1, 0, 1, 0];
   const prefix = known.map((p, i) => (masked[i] as number) ^ p);
+  const accept = (key: Uint8Array): { key: Uint8Array; block: Uint8Array; verified: boolean } | null => {
+    const n = key.length;
+    for (let i = 0; i < prefix.length; i++) if (key[i % n] !== prefix[i]) return null;
+    const block = new Uint8Array(masked.length);
+    for (let i = 0; i < masked.length; i++) block[i] = (masked[i] as number) ^ (key[i % n] as number);
+    if (checksum !== null) return guardrailChecksum(block) + 1 === checksum ? { key, block, verified: true } : null;
+    return isConfigPatternAt(block, 0) ? { key, block, verified: false } : null;
+  };
+  // Fast path: the end of the block is zero padding, so its last aligned n-gram is the key itself.
+  for (let n = 1; n <= MAX_KEY_LENGTH; n++) {
+    const start = Math.floor(masked.length / n) * n - n;
+    const found = accept(masked.slice(start, start + n));
+    if (found) return found;
+  }
+  // Padding overwritten at the end: the most common aligned n-gram anywhere in the block.
   for (let n = 1; n <= MAX_KEY_LENGTH; n++) {
     const counts = new Map<string, number>();
     let best = '';
     let bestCount = 0;
     for (let i = 0; i + n <= masked.length; i += n) {
+      // Only grams that agree with the known key prefix can be the key: compare those bytes before counting.
+      let agrees = true;
+      for (let j = 0; j < prefix.length && agrees; j++) agrees = masked[i + (j % n)] === prefix[j];
+      if (!agrees) continue;
       const gram = latin1(masked.subarray(i, i + n));
       const c = (counts.get(gram) ?? 0) + 1;
       counts.set(gram, c);
@@ -114,17 +133,8 @@ function recoverEnvironmentKey(masked: Uint8Array, checksum: number | null): { k
       }
     }
     if (bestCount < 2) continue;
-    const key = Uint8Array.from(Buffer.from(best, 'latin1'));
-    let consistent = true;
-    for (let i = 0; i < prefix.length && consistent; i++) consistent = key[i % n] === prefix[i];
-    if (!consistent) continue;
-    const block = new Uint8Array(masked.length);
-    for (let i = 0; i < masked.length; i++) block[i] = (masked[i] as number) ^ (key[i % n] as number);
-    if (checksum !== null) {
-      if (guardrailChecksum(block) + 1 === checksum) return { key, block, verified: true };
-    } else if (isConfigPatternAt(block, 0)) {
-      return { key, block, verified: false };
-    }
+    const found = accept(Uint8Array.from(Buffer.from(best, 'latin1')));
+    if (found) return found;
   }
   return null;
 }

@@ -12,6 +12,8 @@ import {
   type TransformStep,
 } from './transform-programs.js';
 
+const MAX_PLACEHOLDER = 4096;
+
 /** Quotes a value as a malleable C2 string literal (non-printables as \xNN). */
 export function profileString(value: string): string {
   let out = '"';
@@ -114,9 +116,12 @@ function writeServerOutput(w: ProfileWriter, program: Uint8Array): void {
   w.block('server', () => {
     w.block('output', () => {
       for (const s of [...steps].reverse()) {
-        // Only the number of bytes the beacon strips is known, not their value.
-        if (s.op === 1) w.line(`append ${profileString('?'.repeat(Number(s.argument)))};`);
-        else if (s.op === 2) w.line(`prepend ${profileString('?'.repeat(Number(s.argument)))};`);
+        // Only the number of bytes the beacon strips is known, not their value (capped: the count is untrusted).
+        if (s.op === 1 || s.op === 2) {
+          const count = Number(s.argument);
+          const placeholder = count <= MAX_PLACEHOLDER ? profileString('?'.repeat(count)) : `"" # ${count} bytes`;
+          w.line(`${s.op === 1 ? 'append' : 'prepend'} ${placeholder};`);
+        }
         else if (s.op !== 4) w.line(`${s.name};`);
       }
       if (steps.length > 0) w.line('print;');

@@ -190,7 +190,14 @@ export function runtimeConfig(b: Uint8Array, offset: number, arch: RuntimeArch, 
   return buildBeaconConfig({ records: table.records, issues, offset, xorKey: null, containers, source: 'memory-runtime', pe: null, architecture: arch, extraSettings: extra });
 }
 
-function scanLayer(layer: Layer, options: ParseBeaconOptions, keys: ReadonlySet<number> | null, out: ConfigCollector): void {
+interface LayerScan {
+  /** The layer is an encoded container (a sleeve): only XOR'd blocks can be in it as such. */
+  readonly encoded: boolean;
+  /** Runtime arrays live in process memory, not inside stages or loaders: only the input itself is searched. */
+  readonly runtime: boolean;
+}
+
+function scanLayer(layer: Layer, scan: LayerScan, options: ParseBeaconOptions, keys: ReadonlySet<number> | null, out: ConfigCollector): void {
   const b = layer.buffer;
   let peCache: PeInfo | null | undefined;
   const pe = (): PeInfo | null => (peCache === undefined ? (peCache = peInfoOf(layer)) : peCache);
@@ -207,7 +214,7 @@ function scanLayer(layer: Layer, options: ParseBeaconOptions, keys: ReadonlySet<
     tryCandidate(layer, candidate, pe, eicar, out);
     if (out.configs.length > count) taken.push({ start: candidate.offset, end: candidate.offset + 64 });
   }
-  if (options.guardrails !== false && out.configs.length === before && b.length <= MAX_SECONDARY_SCAN) {
+  if (options.guardrails !== false && !scan.encoded && out.configs.length === before && b.length <= MAX_SECONDARY_SCAN) {
     for (const guardOffset of findGuardOffsets(b)) {
       if (out.full) return;
       const unmasked = unmaskGuardrails(b, guardOffset);
@@ -232,7 +239,7 @@ function scanLayer(layer: Layer, options: ParseBeaconOptions, keys: ReadonlySet<
       );
     }
   }
-  if (options.runtimeTables !== false) {
+  if (options.runtimeTables !== false && scan.runtime) {
     for (const hit of findRuntimeTableOffsets(b, 0, b.length)) {
       if (out.full) return;
       out.beaconDetected = true;
@@ -257,8 +264,12 @@ export function parseBeaconConfigs(bytes: Uint8Array, options: ParseBeaconOption
   while (queue.length > 0 && !out.full) {
     const { layer, depth } = queue.shift() as { layer: Layer; depth: number };
     const b = layer.buffer;
-    scanLayer(layer, options, keys, out);
-    if (options.stagers !== false && b.length <= MAX_SECONDARY_SCAN) {
+    const sleeve = options.containers === false || depth >= MAX_DEPTH ? null : decodeSleeve(b, options.sleeveSearchRange ?? SLEEVE_SEARCH_RANGE);
+    const peStart = b.length <= MAX_SECONDARY_SCAN ? findPeStart(b, 1024) : -1;
+    const before = out.configs.length;
+    scanLayer(layer, { encoded: sleeve !== null, runtime: depth === 0 && sleeve === null && peStart < 0 }, options, keys, out);
+    const foundHere = out.configs.length > before;
+    if (options.stagers !== false && b.length <= MAX_SECONDARY_SCAN && !foundHere && sleeve === null) {
       const stager = parseStager(b);
       if (stager) {
         out.beaconDetected = true;
@@ -267,7 +278,6 @@ export function parseBeaconConfigs(bytes: Uint8Array, options: ParseBeaconOption
     }
     if (options.containers === false || depth >= MAX_DEPTH) continue;
     const sleeveStub = startsWith(b, [0xfc, 0xe8]) || startsWith(b, [0xfc, 0x48, 0x83, 0xe4, 0xf0]);
-    const sleeve = decodeSleeve(b, options.sleeveSearchRange ?? SLEEVE_SEARCH_RANGE);
     if (sleeve) {
       out.beaconDetected = true;
       queue.push({
@@ -284,7 +294,8 @@ export function parseBeaconConfigs(bytes: Uint8Array, options: ParseBeaconOption
     } else if (sleeveStub && b.length > 4096 && out.configs.length === 0 && out.stagers.length === 0) {
       out.error({ code: 'sleeve-not-decoded', message: 'XorEncode stub found but MZ header not found in the decoded data', offset: 0 });
     }
-    if (b.length <= MAX_SECONDARY_SCAN && findPeStart(b, 1024) >= 0) {
+    // A loader carries its payload encoded; a PE whose own config was found is the beacon, not a loader.
+    if (peStart >= 0 && !foundHere) {
       for (const payload of findArtifactKitPayloads(b)) {
         queue.push({
           layer: {

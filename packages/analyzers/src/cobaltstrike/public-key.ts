@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { PublicKeyInfo } from './beacon-config.js';
 
 /**
@@ -30,36 +30,67 @@ export function stripTrailingZeros(bytes: Uint8Array): Uint8Array {
   return bytes.subarray(0, end);
 }
 
+interface Tlv {
+  readonly tag: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** One DER TLV at `pos` (definite lengths up to 3 bytes), or null when it does not fit. */
+function readTlv(b: Uint8Array, pos: number, limit: number): Tlv | null {
+  if (pos + 2 > limit) return null;
+  const tag = b[pos] as number;
+  let length = b[pos + 1] as number;
+  let start = pos + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 3 || start + count > limit) return null;
+    length = 0;
+    for (let i = 0; i < count; i++) length = (length << 8) | (b[start + i] as number);
+    start += count;
+  }
+  return start + length > limit ? null : { tag, start, end: start + length };
+}
+
+const RSA_OID = '2a864886f70d010101';
+
+/** Modulus and exponent of a DER SubjectPublicKeyInfo holding an RSA key, or null. */
+export function parseRsaSpki(der: Uint8Array): { modulus: Uint8Array; exponent: number } | null {
+  const spki = readTlv(der, 0, der.length);
+  if (!spki || spki.tag !== 0x30) return null;
+  const algorithm = readTlv(der, spki.start, spki.end);
+  if (!algorithm || algorithm.tag !== 0x30) return null;
+  const oid = readTlv(der, algorithm.start, algorithm.end);
+  if (!oid || oid.tag !== 0x06 || Buffer.from(der.subarray(oid.start, oid.end)).toString('hex') !== RSA_OID) return null;
+  const bits = readTlv(der, algorithm.end, spki.end);
+  if (!bits || bits.tag !== 0x03 || der[bits.start] !== 0) return null;
+  const key = readTlv(der, bits.start + 1, bits.end);
+  if (!key || key.tag !== 0x30) return null;
+  const n = readTlv(der, key.start, key.end);
+  if (!n || n.tag !== 0x02) return null;
+  const e = readTlv(der, n.end, key.end);
+  if (!e || e.tag !== 0x02 || e.end - e.start > 6) return null;
+  let start = n.start;
+  while (start < n.end - 1 && der[start] === 0) start++;
+  let exponent = 0;
+  for (let i = e.start; i < e.end; i++) exponent = exponent * 256 + (der[i] as number);
+  return { modulus: der.subarray(start, n.end), exponent };
+}
+
 /** Setting 7: digests, RSA modulus/exponent (when the DER parses) and the leaked-key flag. */
 export function decodePublicKey(field: Uint8Array): PublicKeyInfo {
   const der = stripTrailingZeros(field);
   const derHex = Buffer.from(der).toString('hex');
-  let modulus: string | null = null;
-  let exponent: number | null = null;
-  let bits: number | null = null;
-  if (der.length > 0 && der[0] === 0x30) {
-    try {
-      const jwk = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-      if (typeof jwk.n === 'string' && typeof jwk.e === 'string') {
-        const n = Buffer.from(jwk.n, 'base64url');
-        modulus = n.toString('hex');
-        bits = n.length * 8 - Math.clz32(n[0] ?? 0) + 24;
-        exponent = Number.parseInt(Buffer.from(jwk.e, 'base64url').toString('hex') || '0', 16);
-      }
-    } catch {
-      // Not a parseable SubjectPublicKeyInfo (damaged or custom key): digests are still reported.
-      modulus = null;
-    }
-  }
+  const rsa = parseRsaSpki(der);
   return {
     der: derHex,
     md5: digest('md5', der),
     sha1: digest('sha1', der),
     sha256: digest('sha256', der),
     md5FullField: digest('md5', field),
-    modulus,
-    exponent,
-    bits,
+    modulus: rsa ? Buffer.from(rsa.modulus).toString('hex') : null,
+    exponent: rsa ? rsa.exponent : null,
+    bits: rsa ? rsa.modulus.length * 8 - Math.clz32(rsa.modulus[0] ?? 0) + 24 : null,
     knownPrivateKey: LEAKED.has(derHex),
   };
 }

@@ -41,17 +41,18 @@ export function findSleeveCandidates(bytes: Uint8Array, searchRange = SLEEVE_SEA
 export function decodeFeedbackXor(bytes: Uint8Array, start: number, nonce: number, size: number): Uint8Array {
   const available = Math.max(0, Math.min(size, bytes.length - start));
   const out = new Uint8Array(available);
-  let prev = nonce >>> 0;
+  if (available === 0) return out;
+  // DataView reads are fine at unaligned offsets, which sleeves captured from HTTP bodies often have.
+  const input = new DataView(bytes.buffer, bytes.byteOffset + start, available);
+  const output = new DataView(out.buffer);
+  let prev = nonce | 0;
   let k = 0;
   for (; k + 4 <= available; k += 4) {
-    const enc = u32le(bytes, start + k);
-    const plain = (enc ^ prev) >>> 0;
-    out[k] = plain & 0xff;
-    out[k + 1] = (plain >>> 8) & 0xff;
-    out[k + 2] = (plain >>> 16) & 0xff;
-    out[k + 3] = plain >>> 24;
+    const enc = input.getInt32(k, true);
+    output.setInt32(k, enc ^ prev, true);
     prev = enc;
   }
+  prev >>>= 0;
   for (let j = 0; k < available; k++, j++) out[k] = (bytes[start + k] ?? 0) ^ ((prev >>> (8 * j)) & 0xff);
   return out;
 }

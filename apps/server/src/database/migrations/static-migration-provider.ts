@@ -1,5 +1,8 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './0001-initial-schema.js';
+import { cobaltStrikeSchema } from './0002-cobaltstrike.js';
+import { jobOutboxSchema } from './0003-job-outbox.js';
+import { sampleFetchingSchema } from './0004-sample-fetching.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 /**
@@ -16,6 +19,9 @@ export class StaticMigrationProvider implements MigrationProvider {
   getMigrations(): Promise<Record<string, Migration>> {
     return Promise.resolve({
       '0001-initial-schema': initialSchema(this.#dialect),
+      '0002-cobaltstrike': cobaltStrikeSchema(this.#dialect),
+      '0003-job-outbox': jobOutboxSchema(this.#dialect),
+      '0004-sample-fetching': sampleFetchingSchema(this.#dialect),
     });
   }
 }

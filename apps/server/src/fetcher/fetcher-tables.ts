@@ -1,0 +1,53 @@
+import type { ColumnType } from 'kysely';
+
+/** The fetcher's tables (migration 0004-sample-fetching), merged into the database Schema. */
+export interface FetcherTables {
+  rate_limit_slots: RateLimitSlotsTable;
+  source_not_found: SourceNotFoundTable;
+  source_circuits: SourceCircuitsTable;
+  source_reports: SourceReportsTable;
+  hash_fetches: HashFetchesTable;
+}
+
+/**
+ * A sliding-window budget: `limit` slots per (key, window); a request takes a slot last used more than a window
+ * ago. Any window therefore holds at most `limit` requests, across every process sharing the database.
+ */
+export interface RateLimitSlotsTable {
+  /** `<source>:<hash of the API key>:<window ms>`. */
+  key: string;
+  slot: number;
+  /** Epoch ms the slot was last taken (0: never). */
+  used_at: number;
+}
+
+/** "This source does not have this hash", remembered until `expires_at` (epoch ms). */
+export interface SourceNotFoundTable {
+  source: string;
+  hash: string;
+  expires_at: number;
+}
+
+/** A circuit breaker per source: open (skipped) until `open_until` after `failures` consecutive failures. */
+export interface SourceCircuitsTable {
+  source: string;
+  failures: number;
+  open_until: number;
+}
+
+/** A source's own report on a sample (VirusTotal detections...), kept even when the file was not downloadable. */
+export interface SourceReportsTable {
+  source: string;
+  sha256: string;
+  /** JSON SourceReport. */
+  report: string;
+  fetched_at: string;
+}
+
+/** Fetch bookkeeping per hash request: failed attempts (quota waits do not count) and the last reason. */
+export interface HashFetchesTable {
+  hash_request_id: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  updated_at: string;
+}

@@ -1,0 +1,648 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions, type JobType } from 'bullmq';
+import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
+import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
+import { dialectOf } from '../database/create-database.js';
+import type { Database } from '../database/database.js';
+import type { Schema } from '../database/schema.js';
+import type { EnqueueOptions, JobContext, JobHandlers, JobRecord, TransactionEnqueue, TransactionalJobQueue, WorkerOptions } from './job-queue.js';
+import { withOutbox, type JobOutboxTable } from './job-outbox.js';
+import { JOB_NAMES, isJobName, type JobName, type Jobs } from './jobs.js';
+import type { QueueLogger } from './sqlite-job-queue.js';
+
+export interface BullmqJobQueueOptions {
+  /** `redis://[user:password@]host:port[/db][?prefix=malpipe]` or `rediss://` for TLS. */
+  readonly url: string;
+  /** The metadata database holding the outbox (see enqueueInTransaction). */
+  readonly db: Database;
+  /** Redis key prefix; default the URL's `prefix` parameter or `malpipe`. Tests use a unique one. */
+  readonly prefix?: string;
+  /** BullMQ lock duration: a dead worker's job runs again about one to two leases later. Default 60 s. */
+  readonly leaseMs?: number;
+  /** How often the outbox relay looks for rows written by other processes. Default 500 ms. */
+  readonly pollIntervalMs?: number;
+  /** First retry delay; doubles per attempt with equal jitter. Default 1 s. */
+  readonly backoffBaseMs?: number;
+  /** Longest retry delay. Default 5 min. */
+  readonly backoffMaxMs?: number;
+  readonly defaultMaxAttempts?: number;
+  readonly defaultTimeoutMs?: number;
+  /** Completed jobs are deleted by BullMQ after this long (or beyond `keepCompletedCount`). Default 1 h. */
+  readonly keepCompletedMs?: number;
+  readonly keepCompletedCount?: number;
+  /** Dead jobs stay for inspection and retry this long. Default 30 days. */
+  readonly keepDeadMs?: number;
+  readonly logger?: QueueLogger;
+}
+
+/** What a BullMQ job carries: the payload and the options the JobRecord reports. */
+interface StoredJob {
+  readonly payload: Jobs[JobName];
+  readonly priority: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+}
+
+interface ResolvedOptions {
+  readonly priority: number;
+  readonly delayMs: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+}
+
+interface ActiveJob {
+  readonly controller: AbortController;
+  /** Set when close() gave up on the handler: no outcome may be written any more. */
+  abandoned: boolean;
+  done: Promise<void>;
+}
+
+const DEFAULTS = {
+  leaseMs: 60_000,
+  pollIntervalMs: 500,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 5 * 60_000,
+  defaultMaxAttempts: 3,
+  defaultTimeoutMs: 10 * 60_000,
+  keepCompletedMs: 60 * 60_000,
+  keepCompletedCount: 100_000,
+  keepDeadMs: 30 * 24 * 60 * 60_000,
+};
+
+/** BullMQ runs lower numbers first (1..2^21); malpipe runs higher priorities first. */
+const BULL_PRIORITY_ZERO = 1_000_000;
+const BULL_PRIORITY_MAX = 2_097_152;
+const RELAY_BATCH = 200;
+const MAX_LIST_LIMIT = 1_000;
+/** counts() inspects at most this many delayed jobs to tell back-off retries (`failed`) from delayed new jobs. */
+const DELAYED_SCAN_LIMIT = 1_000;
+const MAX_ERROR_LENGTH = 2_000;
+const NEVER = new Promise<never>(() => undefined);
+
+/** Maps malpipe's priority (higher first, any int32) onto BullMQ's range; extremes beyond +-10^6 share a level. */
+export function toBullPriority(priority: number): number {
+  return Math.min(BULL_PRIORITY_MAX, Math.max(1, BULL_PRIORITY_ZERO - priority));
+}
+
+/**
+ * A JobQueue on BullMQ and Redis, for a CERT running many worker machines. One BullMQ queue per job name gives
+ * per-name concurrency; keys live under `<prefix>:<job name>:...`.
+ *
+ * - Same semantics as SqliteJobQueue: priorities, delays, attempts with equal-jitter exponential back-off,
+ *   `dead` after the last attempt or at once for a non-retryable AppError (BullMQ's UnrecoverableError),
+ *   per-job timeouts (the handler's signal aborts and the attempt fails), and leases (BullMQ locks renewed while
+ *   the handler runs; a dead worker's job is found by the other workers' stalled check and runs again).
+ * - States: BullMQ `failed` is malpipe's `dead`; a job waiting out its back-off is `failed`; `waiting`,
+ *   `prioritized` and not-yet-retried `delayed` jobs are `queued`.
+ * - Transactional enqueue: Redis cannot join a database transaction, so enqueueInTransaction writes a
+ *   `job_outbox` row through the caller's transaction; a relay in every process holding this queue adds the rows
+ *   to BullMQ (the BullMQ job id is the outbox id, so a row relayed twice is one job) and deletes them. A job is
+ *   therefore lost neither when Redis is down nor when the process dies after the commit.
+ */
+export class BullmqJobQueue implements TransactionalJobQueue {
+  readonly prefix: string;
+  readonly #db: Database;
+  readonly #connection: ConnectionOptions;
+  readonly #options: typeof DEFAULTS;
+  readonly #logger: QueueLogger;
+  readonly #postgres: boolean;
+  readonly #queues = new Map<JobName, Queue>();
+  readonly #workers: Worker[] = [];
+  readonly #active = new Set<ActiveJob>();
+  #handlers: JobHandlers | undefined;
+  #closing = false;
+  #stopping: Promise<void> | undefined;
+  #relayLoop: Promise<void> | undefined;
+  #relayWake: (() => void) | undefined;
+  #relayPending = false;
+
+  constructor(options: BullmqJobQueueOptions) {
+    const { connection, prefix } = parseRedisUrl(options.url);
+    this.#connection = connection;
+    this.prefix = options.prefix ?? prefix;
+    this.#db = options.db;
+    this.#options = {
+      leaseMs: positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'),
+      pollIntervalMs: positive(options.pollIntervalMs, DEFAULTS.pollIntervalMs, 'pollIntervalMs'),
+      backoffBaseMs: positive(options.backoffBaseMs, DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
+      backoffMaxMs: positive(options.backoffMaxMs, DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
+      defaultMaxAttempts: positive(options.defaultMaxAttempts, DEFAULTS.defaultMaxAttempts, 'defaultMaxAttempts'),
+      defaultTimeoutMs: positive(options.defaultTimeoutMs, DEFAULTS.defaultTimeoutMs, 'defaultTimeoutMs'),
+      keepCompletedMs: positive(options.keepCompletedMs, DEFAULTS.keepCompletedMs, 'keepCompletedMs'),
+      keepCompletedCount: positive(options.keepCompletedCount, DEFAULTS.keepCompletedCount, 'keepCompletedCount'),
+      keepDeadMs: positive(options.keepDeadMs, DEFAULTS.keepDeadMs, 'keepDeadMs'),
+    };
+    this.#logger = options.logger ?? consoleLogger;
+    this.#postgres = dialectOf(options.db) === 'postgres';
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: Jobs[N], options?: EnqueueOptions): Promise<string> {
+    const resolved = this.#resolve(name, options);
+    const id = randomUUID();
+    await this.#queue(name).add(name, stored(payload, resolved), this.#jobOptions(id, resolved));
+    return id;
+  }
+
+  async enqueueInTransaction<N extends JobName>(trx: Kysely<Schema>, name: N, payload: Jobs[N], options?: EnqueueOptions): Promise<string> {
+    const resolved = this.#resolve(name, options);
+    const id = randomUUID();
+    await withOutbox(trx)
+      .insertInto('job_outbox')
+      .values({ id, name, payload: JSON.stringify(payload), options: JSON.stringify(resolved), created_at: Date.now() })
+      .execute();
+    return id;
+  }
+
+  async transaction<T>(work: (trx: Transaction<Schema>, enqueue: TransactionEnqueue) => Promise<T>): Promise<T> {
+    const result = await this.#db.transaction().execute((trx) => work(trx, (name, payload, options) => this.enqueueInTransaction(trx, name, payload, options)));
+    this.wake();
+    return result;
+  }
+
+  /** Relays committed outbox rows now (and starts the relay loop in this process if it was not running). */
+  wake(): void {
+    if (this.#closing) return;
+    this.#relayLoop ??= this.#relay();
+    this.#relayPending = true;
+    const wake = this.#relayWake;
+    this.#relayWake = undefined;
+    wake?.();
+  }
+
+  async start(handlers: JobHandlers, options: WorkerOptions): Promise<void> {
+    if (this.#closing) throw new AppError('CONFLICT', 'job queue is closed');
+    if (this.#handlers !== undefined) throw new AppError('CONFLICT', 'job queue already started');
+    this.#handlers = handlers;
+    for (const name of JOB_NAMES) {
+      const concurrency = typeof options.concurrency === 'number' ? options.concurrency : (options.concurrency[name] ?? 1);
+      if (!Number.isSafeInteger(concurrency) || concurrency < 0) throw new AppError('VALIDATION_FAILED', `invalid concurrency ${concurrency} for ${name}`);
+      if (concurrency === 0) continue;
+      const worker = new Worker(name, (job: Job) => this.#process(name, job), {
+        connection: { ...this.#connection, maxRetriesPerRequest: null },
+        prefix: this.prefix,
+        concurrency,
+        lockDuration: this.#options.leaseMs,
+        stalledInterval: this.#options.leaseMs,
+        // A job whose worker keeps dying goes dead like an attempt that keeps failing.
+        maxStalledCount: this.#options.defaultMaxAttempts,
+        settings: { backoffStrategy: (attemptsMade: number) => this.#backoff(attemptsMade) },
+      });
+      worker.on('error', (error) => this.#logger.error({ err: error, queue: name }, 'redis worker error'));
+      this.#workers.push(worker);
+    }
+    await Promise.all(this.#workers.map((worker) => worker.waitUntilReady()));
+    this.wake();
+  }
+
+  async close(graceMs = 30_000): Promise<void> {
+    this.#stopping ??= this.#stopWorkers(graceMs);
+    await this.#stopping;
+    // Inspection (get, list, counts) still works after close and reopens producer connections; close them again.
+    const queues = [...this.#queues.values()];
+    this.#queues.clear();
+    await Promise.all(queues.map((queue) => queue.close()));
+  }
+
+  async #stopWorkers(graceMs: number): Promise<void> {
+    this.#closing = true;
+    this.#relayWake?.();
+    await this.#relayLoop;
+    // Take no new jobs, give running handlers the grace period, then let BullMQ write their outcomes.
+    await Promise.all(this.#workers.map((worker) => worker.pause(true)));
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all([...this.#active].map((job) => job.done)).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, graceMs)))),
+    ]);
+    clearTimeout(timer);
+    if (drained) {
+      await Promise.all(this.#workers.map((worker) => worker.close()));
+    } else {
+      // Abandoned like a crashed worker's jobs: no outcome, no lock renewal; another worker's stalled check
+      // re-runs them once their lock expires.
+      for (const job of this.#active) job.abandoned = true;
+      await Promise.all(this.#workers.map((worker) => worker.close(true)));
+      for (const job of this.#active) job.controller.abort(new AppError('INTERNAL', 'job queue closed before the job finished', { retryable: true }));
+    }
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    // The outbox first: a row relayed meanwhile is already in BullMQ when its deletion commits.
+    const row = await withOutbox(this.#db).selectFrom('job_outbox').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row !== undefined) return outboxRecord(row);
+    for (const name of JOB_NAMES) {
+      const job = await this.#queue(name).getJob(id);
+      if (job !== undefined) return toRecord(job, await job.getState());
+    }
+    return null;
+  }
+
+  async list(filter: { readonly state?: JobState; readonly name?: JobName; readonly limit?: number }): Promise<readonly JobRecord[]> {
+    const limit = Math.min(Math.max(1, Math.trunc(filter.limit ?? 100)), MAX_LIST_LIMIT);
+    const names = filter.name === undefined ? JOB_NAMES : [filter.name];
+    const records: JobRecord[] = [];
+    for (const name of names) {
+      const queue = this.#queue(name);
+      for (const type of bullTypes(filter.state)) {
+        // The queued/failed split of delayed and waiting jobs is known only per job: read more, then filter.
+        const jobs = await queue.getJobs([type], 0, limit * (filter.state === 'queued' || filter.state === 'failed' ? 4 : 1) - 1, false);
+        for (const job of jobs) {
+          const record = toRecord(job, type);
+          if (filter.state === undefined || record.state === filter.state) records.push(record);
+        }
+      }
+    }
+    if (filter.state === undefined || filter.state === 'queued') {
+      let query = withOutbox(this.#db).selectFrom('job_outbox').selectAll().orderBy('created_at', 'desc').limit(limit);
+      if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+      records.push(...(await query.execute()).map(outboxRecord));
+    }
+    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id)).slice(0, limit);
+  }
+
+  async retry(id: string): Promise<void> {
+    for (const name of JOB_NAMES) {
+      const job = await this.#queue(name).getJob(id);
+      if (job === undefined) continue;
+      const state = toRecord(job, await job.getState()).state;
+      if (state === 'dead') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      } else if (state === 'failed') {
+        await job.promote(); // waiting out its back-off: run it now
+      } else {
+        throw new AppError('CONFLICT', `job ${id} is ${state}; only dead or failed jobs can be retried`);
+      }
+      return;
+    }
+    if ((await this.get(id)) !== null) throw new AppError('CONFLICT', `job ${id} is queued; only dead or failed jobs can be retried`);
+    throw new AppError('JOB_NOT_FOUND', `job ${id} not found`);
+  }
+
+  async counts(): Promise<Readonly<Record<JobName, Readonly<Record<JobState, number>>>>> {
+    const counts = emptyCounts();
+    for (const name of JOB_NAMES) {
+      const queue = this.#queue(name);
+      const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      const delayed = c.delayed ?? 0;
+      let retrying = 0;
+      if (delayed > 0) {
+        const jobs = await queue.getJobs(['delayed'], 0, DELAYED_SCAN_LIMIT - 1);
+        retrying = jobs.filter((job) => job.attemptsMade > 0).length;
+      }
+      counts[name] = {
+        queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + delayed - retrying,
+        running: c.active ?? 0,
+        completed: c.completed ?? 0,
+        failed: retrying,
+        dead: c.failed ?? 0,
+      };
+    }
+    const outbox = await withOutbox(this.#db)
+      .selectFrom('job_outbox')
+      .select(['name', (eb) => eb.fn.countAll<number | string>().as('count')])
+      .groupBy('name')
+      .execute();
+    for (const row of outbox) if (isJobName(row.name)) counts[row.name].queued += Number(row.count);
+    return counts;
+  }
+
+  /** Jobs waiting to run, per name (BullMQ waiting + prioritized + delayed, plus unrelayed outbox rows): the back-pressure measure. */
+  async waitingCount(name: JobName): Promise<number> {
+    const c = await this.#queue(name).getJobCounts('waiting', 'prioritized', 'delayed');
+    const outbox = await withOutbox(this.#db)
+      .selectFrom('job_outbox')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + Number(outbox?.count ?? 0);
+  }
+
+  /** Deletes completed jobs older than `olderThanMs` (BullMQ also does it on completion; this catches up). */
+  async cleanCompleted(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    for (const name of JOB_NAMES) {
+      const queue = this.#queue(name);
+      for (;;) {
+        const ids = await queue.clean(olderThanMs, 1_000, 'completed');
+        removed += ids.length;
+        if (ids.length < 1_000) break;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * For the start-up recovery sweep (recoverAnalyses): which analyses have a job that will still run, and which
+   * died. Reads the outbox before BullMQ, so a row relayed in between is seen in BullMQ rather than missed.
+   */
+  async analysisJobStates(analysisIds: readonly string[]): Promise<AnalysisJobStates> {
+    const wanted = new Set(analysisIds);
+    const live = new Set<string>();
+    const dead = new Map<string, string | null>();
+    const idOf = (payload: unknown): string | null => {
+      const analysisId = (payload as { analysisId?: unknown } | null)?.analysisId;
+      return typeof analysisId === 'string' && wanted.has(analysisId) ? analysisId : null;
+    };
+    const rows = await withOutbox(this.#db).selectFrom('job_outbox').select('payload').where('name', '=', 'analyze-sample').execute();
+    for (const row of rows) {
+      const id = idOf(safeJson(row.payload));
+      if (id !== null) live.add(id);
+    }
+    const queue = this.#queue('analyze-sample');
+    for (const job of await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active'])) {
+      const id = idOf((job.data as StoredJob | undefined)?.payload);
+      if (id !== null) live.add(id);
+    }
+    for (const job of await queue.getJobs(['failed'])) {
+      const id = idOf((job.data as StoredJob | undefined)?.payload);
+      if (id !== null && !live.has(id)) dead.set(id, job.failedReason ?? null);
+    }
+    return { live, dead };
+  }
+
+  /** Removes every key of this queue's prefix (tests). */
+  async obliterate(): Promise<void> {
+    for (const name of JOB_NAMES) await this.#queue(name).obliterate({ force: true });
+  }
+
+  /** The producer side of one job name's BullMQ queue, opened on first use. */
+  #queue(name: JobName): Queue {
+    if (!isJobName(name)) throw new AppError('VALIDATION_FAILED', `unknown job name ${JSON.stringify(name)}`);
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      // Producer commands fail after a few reconnect attempts instead of hanging a request; the relay retries.
+      queue = new Queue(name, { connection: { ...this.#connection, maxRetriesPerRequest: 3 }, prefix: this.prefix });
+      queue.on('error', (error) => this.#logger.error({ err: error, queue: name }, 'redis queue error'));
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  #resolve(name: JobName, options: EnqueueOptions = {}): ResolvedOptions {
+    if (!isJobName(name)) throw new AppError('VALIDATION_FAILED', `unknown job name ${JSON.stringify(name)}`);
+    const priority = options.priority ?? 0;
+    const delayMs = options.delayMs ?? 0;
+    const maxAttempts = options.maxAttempts ?? this.#options.defaultMaxAttempts;
+    const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs;
+    if (!Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) throw invalidOption('priority', priority);
+    if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw invalidOption('delayMs', delayMs);
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) throw invalidOption('maxAttempts', maxAttempts);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) throw invalidOption('timeoutMs', timeoutMs);
+    return { priority, delayMs, maxAttempts, timeoutMs };
+  }
+
+  #jobOptions(id: string, options: ResolvedOptions): JobsOptions {
+    return {
+      jobId: id,
+      priority: toBullPriority(options.priority),
+      ...(options.delayMs > 0 ? { delay: options.delayMs } : {}),
+      attempts: options.maxAttempts,
+      backoff: { type: 'malpipe' },
+      removeOnComplete: { age: Math.ceil(this.#options.keepCompletedMs / 1000), count: this.#options.keepCompletedCount },
+      removeOnFail: { age: Math.ceil(this.#options.keepDeadMs / 1000) },
+    };
+  }
+
+  /** Equal jitter, as SqliteJobQueue: attempt n waits between half and all of base * 2^(n-1), capped. */
+  #backoff(attemptsMade: number): number {
+    const delay = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** Math.min(Math.max(0, attemptsMade - 1), 40));
+    return Math.round(delay / 2 + Math.random() * (delay / 2));
+  }
+
+  async #process(name: JobName, job: Job): Promise<void> {
+    // One handler per name; the payload stored under `name` is that job's payload (a union call needs the cast).
+    const handler = this.#handlers?.[name] as ((job: JobContext<JobName>) => Promise<void>) | undefined;
+    const data = job.data as StoredJob;
+    const active: ActiveJob = { controller: new AbortController(), abandoned: false, done: Promise.resolve() };
+    let finish: () => void = () => undefined;
+    active.done = new Promise<void>((resolve) => (finish = resolve));
+    this.#active.add(active);
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = data.timeoutMs ?? this.#options.defaultTimeoutMs;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const message = `job timed out after ${timeoutMs} ms`;
+        active.controller.abort(new AppError('INTERNAL', message, { retryable: true }));
+        reject(new Error(message));
+      }, timeoutMs);
+    });
+    try {
+      if (handler === undefined) throw new AppError('INTERNAL', `no handler for job ${name}`, { retryable: false });
+      const run = handler({ id: job.id ?? '', name, payload: data.payload, attempt: Math.max(1, job.attemptsStarted), signal: active.controller.signal });
+      // A handler that ignores its signal keeps running, but its attempt is over: the job is retried or dies.
+      run.catch(() => undefined);
+      await Promise.race([run, timedOut]);
+    } catch (error) {
+      if (active.abandoned) return NEVER;
+      if (isAppError(error) && !error.retryable) throw new UnrecoverableError(describeError(error));
+      throw new Error(describeError(error));
+    } finally {
+      clearTimeout(timer);
+      this.#active.delete(active);
+      finish();
+    }
+    if (active.abandoned) return NEVER;
+  }
+
+  /** The outbox relay: moves committed rows to BullMQ in batches, then sleeps until woken or the poll. */
+  async #relay(): Promise<void> {
+    while (!this.#closing) {
+      let moved = 0;
+      try {
+        moved = await this.relayOnce();
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'job outbox relay failed; retrying');
+      }
+      if (moved < RELAY_BATCH && !this.#closing) await this.#sleep(this.#options.pollIntervalMs);
+    }
+  }
+
+  /**
+   * Relays up to one batch; returns how many rows moved. Rows are locked for the transaction (SKIP LOCKED on
+   * PostgreSQL, the write lock on SQLite), so relays in several processes do not add the same rows; if one does
+   * anyway (a crash after the add, before the commit), the jobId makes BullMQ ignore the second add.
+   */
+  async relayOnce(): Promise<number> {
+    return withOutbox(this.#db)
+      .transaction()
+      .execute(async (trx) => {
+        let query = trx.selectFrom('job_outbox').selectAll().orderBy('created_at').orderBy('id').limit(RELAY_BATCH);
+        if (this.#postgres) query = query.forUpdate().skipLocked();
+        const rows = await query.execute();
+        if (rows.length === 0) return 0;
+        const byName = new Map<JobName, Parameters<Queue['addBulk']>[0]>();
+        for (const row of rows) {
+          if (!isJobName(row.name)) {
+            this.#logger.error({ id: row.id, name: row.name }, 'outbox row names an unknown job; dropped');
+            continue;
+          }
+          const options = JSON.parse(row.options) as ResolvedOptions;
+          const list = byName.get(row.name) ?? [];
+          list.push({ name: row.name, data: stored(JSON.parse(row.payload) as Jobs[JobName], options), opts: this.#jobOptions(row.id, options) });
+          byName.set(row.name, list);
+        }
+        for (const [name, jobs] of byName) await this.#queue(name).addBulk(jobs);
+        await trx
+          .deleteFrom('job_outbox')
+          .where(
+            'id',
+            'in',
+            rows.map((row) => row.id),
+          )
+          .execute();
+        return rows.length;
+      });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#relayPending) {
+      this.#relayPending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#relayWake = undefined;
+        resolve();
+      }, ms);
+      this.#relayWake = () => {
+        clearTimeout(timer);
+        this.#relayPending = false;
+        resolve();
+      };
+    });
+  }
+}
+
+/**
+ * Redis connection options from `redis://[user:password@]host[:port][/db][?prefix=name]` (`rediss://`: TLS).
+ * Throws CONFIG_INVALID.
+ */
+export function parseRedisUrl(url: string): { connection: ConnectionOptions; prefix: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AppError('CONFIG_INVALID', 'invalid redis:// queue URL');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new AppError('CONFIG_INVALID', 'a Redis queue URL starts with redis:// or rediss://');
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,2}$/.test(db)) throw new AppError('CONFIG_INVALID', 'the Redis database in the queue URL must be a number');
+  const prefix = parsed.searchParams.get('prefix') ?? 'malpipe';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new AppError('CONFIG_INVALID', 'the Redis key prefix must be 1-64 letters, digits, . _ or -');
+  return {
+    prefix,
+    connection: {
+      host: parsed.hostname.replace(/^\[|\]$/g, ''),
+      port: parsed.port === '' ? 6379 : Number(parsed.port),
+      ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+      ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+      ...(db === '' ? {} : { db: Number(db) }),
+      ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  };
+}
+
+function stored(payload: Jobs[JobName], options: ResolvedOptions): StoredJob {
+  return { payload, priority: options.priority, maxAttempts: options.maxAttempts, timeoutMs: options.timeoutMs };
+}
+
+function bullTypes(state: JobState | undefined): readonly JobType[] {
+  switch (state) {
+    case 'queued':
+    case 'failed':
+      return ['waiting', 'prioritized', 'delayed'];
+    case 'running':
+      return ['active'];
+    case 'completed':
+      return ['completed'];
+    case 'dead':
+      return ['failed'];
+    default:
+      return ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'];
+  }
+}
+
+function toState(job: Job, bullState: string): JobState {
+  switch (bullState) {
+    case 'active':
+      return 'running';
+    case 'completed':
+      return 'completed';
+    case 'failed':
+      return 'dead';
+    default:
+      // waiting, prioritized, delayed: a job with a failed attempt behind it awaits its retry.
+      return job.attemptsMade > 0 ? 'failed' : 'queued';
+  }
+}
+
+function toRecord(job: Job, bullState: string): JobRecord {
+  const data = job.data as StoredJob;
+  const name = job.name as JobName;
+  return {
+    id: job.id ?? '',
+    name,
+    payload: data.payload,
+    state: toState(job, bullState),
+    priority: data.priority,
+    attempts: job.attemptsStarted,
+    maxAttempts: data.maxAttempts,
+    lastError: job.failedReason === undefined || job.failedReason === '' ? null : job.failedReason.slice(0, MAX_ERROR_LENGTH),
+    createdAt: new Date(job.timestamp).toISOString(),
+    updatedAt: new Date(job.finishedOn ?? job.processedOn ?? job.timestamp).toISOString(),
+  };
+}
+
+function outboxRecord(row: JobOutboxTable): JobRecord {
+  const options = JSON.parse(row.options) as ResolvedOptions;
+  const at = new Date(row.created_at).toISOString();
+  return {
+    id: row.id,
+    name: row.name as JobName,
+    payload: JSON.parse(row.payload) as Jobs[JobName],
+    state: 'queued',
+    priority: options.priority,
+    attempts: 0,
+    maxAttempts: options.maxAttempts,
+    lastError: null,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+function emptyCounts(): Record<JobName, Record<JobState, number>> {
+  return Object.fromEntries(JOB_NAMES.map((name) => [name, Object.fromEntries(JOB_STATES.map((state) => [state, 0]))])) as Record<
+    JobName,
+    Record<JobState, number>
+  >;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (isAppError(error)) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new AppError('CONFIG_INVALID', `job queue option ${name} must be positive, got ${value}`);
+  return value;
+}
+
+function invalidOption(name: string, value: number): AppError {
+  return new AppError('VALIDATION_FAILED', `invalid enqueue option ${name}: ${value}`, { details: { [name]: value } });
+}
+
+const consoleLogger: QueueLogger = {
+  warn: (fields, message) => console.warn(message, fields),
+  error: (fields, message) => console.error(message, fields),
+};

@@ -1,0 +1,78 @@
+import { AppError } from '@malpipe/core';
+import type { SampleRef, SampleSource, SourceLookup, SourceReport } from './sample-source.js';
+import { isVirusTotalError, type VirusTotalClient, type VtFile } from './virustotal-client.js';
+
+/**
+ * VirusTotal as a SampleSource: the file report first (1 request), then the download (premium; a public key
+ * gets ForbiddenError). The report is returned even when the download fails, so it can be stored on its own.
+ */
+export class VirusTotalSource implements SampleSource {
+  readonly name = 'virustotal';
+  readonly #client: VirusTotalClient;
+
+  constructor(client: VirusTotalClient) {
+    this.#client = client;
+  }
+
+  accepts(ref: SampleRef): boolean {
+    return ref.hash !== undefined;
+  }
+
+  async lookup(ref: SampleRef, signal: AbortSignal): Promise<SourceLookup> {
+    if (ref.hash === undefined) throw new AppError('UNSUPPORTED_INPUT', 'virustotal looks samples up by hash only');
+    let file: VtFile;
+    try {
+      file = await this.#client.getFile(ref.hash, signal);
+    } catch (error) {
+      if (isVirusTotalError(error, 'NotFoundError')) return { status: 'not-found' };
+      throw error;
+    }
+    const report = toSourceReport(file);
+    try {
+      const bytes = await this.#client.downloadFile(file.attributes.sha256, signal);
+      return { status: 'found', sha256: report.sha256, report, file: { bytes, fileName: preferredName(file), tags: report.tags }, fileError: null };
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return { status: 'found', sha256: report.sha256, report, file: null, fileError: error };
+    }
+  }
+
+  async test(signal: AbortSignal): Promise<string> {
+    // The EICAR test file: always present, so a 200 proves the key works (and spends one request).
+    const file = await this.#client.getFile('275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f', signal);
+    return `report for ${file.id} readable`;
+  }
+}
+
+function preferredName(file: VtFile): string | null {
+  return file.attributes.meaningful_name ?? file.attributes.names[0] ?? null;
+}
+
+/** Detections, names, first submission and tags, plus the raw attributes minus the bulky per-engine table. */
+export function toSourceReport(file: VtFile): SourceReport {
+  const a = file.attributes;
+  const stats = a.last_analysis_stats;
+  const verdicts: Record<string, string> = {};
+  for (const [engine, result] of Object.entries(a.last_analysis_results)) {
+    if ((result.category === 'malicious' || result.category === 'suspicious') && typeof result.result === 'string') verdicts[engine] = result.result;
+  }
+  const total = stats === undefined ? 0 : Object.values(stats).reduce((sum, n) => sum + n, 0);
+  return {
+    sha256: a.sha256,
+    names: a.names.slice(0, 100),
+    tags: a.tags,
+    firstSeen: a.first_submission_date === undefined ? null : new Date(a.first_submission_date * 1000).toISOString(),
+    detections: stats === undefined ? null : { malicious: stats['malicious'] ?? 0, total },
+    verdicts,
+    signature: a.popular_threat_classification?.suggested_threat_label ?? null,
+    raw: {
+      md5: a.md5,
+      sha1: a.sha1,
+      size: a.size,
+      type_description: a.type_description,
+      meaningful_name: a.meaningful_name,
+      last_analysis_date: a.last_analysis_date,
+      last_analysis_stats: stats,
+    },
+  };
+}

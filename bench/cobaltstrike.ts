@@ -1,0 +1,247 @@
+/**
+ * Cobalt Strike benchmark:
+ *  (a) parse time per beacon over the shared corpus (goal: under 1 ms on average), wall and CPU time;
+ *  (b) a synthetic memory image (1 GiB by default) written to a temp file in chunks, with a few beacons planted
+ *      at random offsets (XOR'd blocks with several keys and runtime arrays), scanned through the streaming
+ *      scanner vs a plain sequential read of the same file in the same run (goal: scan >= 50% of read speed),
+ *      checking that every planted beacon is found. The file is deleted afterwards.
+ * Run: `node apps/cli/bin/run-ts.js bench/cobaltstrike.ts [--image-mb 1024] [--beacons 5] [--rounds 20]`.
+ */
+import { open, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createBeaconScanner, parseBeaconConfigs } from '@malpipe/analyzers/cobaltstrike/index';
+import { locateCsCorpus, loadCsExpected, readCsSample } from '@malpipe/analyzers/cobaltstrike/test/cs-corpus';
+import { buildBeacon, buildRuntimeTable, sampleSettings } from '../packages/analyzers/test/builders/build-beacon.js';
+
+export interface CobaltStrikeBenchOptions {
+  /** Size of the synthetic memory image in MiB (default 1024). 0 skips (b). */
+  readonly imageMb?: number;
+  /** Beacons planted in the image (default 5). */
+  readonly beacons?: number;
+  /** Parse repetitions per corpus sample (default 20). */
+  readonly rounds?: number;
+  /** Read/scan chunk size in MiB (default 8). */
+  readonly chunkMb?: number;
+  readonly seed?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface CorpusParseFigure {
+  readonly sample: string;
+  readonly bytes: number;
+  readonly configs: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+export interface ImageScanFigure {
+  readonly bytes: number;
+  readonly planted: number;
+  readonly found: number;
+  readonly allFound: boolean;
+  readonly readMs: number;
+  readonly scanMs: number;
+  readonly readMiBs: number;
+  readonly scanMiBs: number;
+  /** scan speed / read speed; the goal is >= 0.5. */
+  readonly ratio: number;
+}
+
+export interface CobaltStrikeBenchResult {
+  readonly corpus: { readonly figures: readonly CorpusParseFigure[]; readonly averageWallMs: number; readonly averageCpuMs: number } | null;
+  readonly image: ImageScanFigure | null;
+}
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+async function benchCorpus(rounds: number, log: (line: string) => void): Promise<CobaltStrikeBenchResult['corpus']> {
+  const location = locateCsCorpus();
+  if (location.dir === null) {
+    log(`(a) skipped: ${location.reason}`);
+    return null;
+  }
+  const figures: CorpusParseFigure[] = [];
+  const samples = loadCsExpected(location.dir);
+  const inputs = await Promise.all(samples.map(async (s) => ({ name: s.fixture.replace('test_parse_beacon_config.py ', 's1 '), bytes: await readCsSample(location.dir as string, s) })));
+  for (const input of inputs) for (let i = 0; i < 3; i++) parseBeaconConfigs(input.bytes); // warm-up (JIT)
+  for (const input of inputs) {
+    let configs = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) configs = parseBeaconConfigs(input.bytes).configs.length;
+    const wall = (performance.now() - t0) / rounds;
+    const cpu = process.cpuUsage(cpu0);
+    figures.push({ sample: input.name, bytes: input.bytes.length, configs, wallMs: wall, cpuMs: (cpu.user + cpu.system) / 1000 / rounds });
+  }
+  const averageWallMs = figures.reduce((s, f) => s + f.wallMs, 0) / figures.length;
+  const averageCpuMs = figures.reduce((s, f) => s + f.cpuMs, 0) / figures.length;
+  log('(a) parse time per beacon (whole pipeline: containers, XOR search, decode)');
+  log(`${'sample'.padEnd(34)} ${'bytes'.padStart(8)} ${'configs'.padStart(7)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`);
+  for (const f of figures) log(`${f.sample.padEnd(34)} ${String(f.bytes).padStart(8)} ${String(f.configs).padStart(7)} ${f.wallMs.toFixed(3).padStart(8)} ${f.cpuMs.toFixed(3).padStart(8)}`);
+  log(`${'average'.padEnd(34)} ${''.padStart(8)} ${''.padStart(7)} ${averageWallMs.toFixed(3).padStart(8)} ${averageCpuMs.toFixed(3).padStart(8)}   (goal < 1 ms)`);
+  return { figures, averageWallMs, averageCpuMs };
+}
+
+interface Plant {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+  /** Offset of the config (block or runtime array) inside `bytes`. */
+  readonly configAt: number;
+  readonly host: string;
+}
+
+function makePlants(count: number, imageBytes: number, random: () => number): Plant[] {
+  const plants: Plant[] = [];
+  const keys = [0x2e, 0x69, 0xcc, 0x00];
+  const slot = Math.floor(imageBytes / count);
+  for (let i = 0; i < count; i++) {
+    const host = `planted-${i}.example.test`;
+    let bytes: Uint8Array;
+    let configAt: number;
+    if (i % 3 === 2) {
+      // A runtime settings array (what a running beacon leaves in memory), 16-byte aligned like a heap block.
+      const { table } = buildRuntimeTable(sampleSettings({ host }).filter((s) => s.type !== 'ptr'), i % 2 === 0 ? 'x64' : 'x86');
+      bytes = table;
+      configAt = 0;
+    } else {
+      const key = keys[i % keys.length] as number;
+      bytes = buildBeacon(sampleSettings({ host }), { xorKey: key });
+      configAt = parseBeaconConfigs(bytes, { containers: false }).configs[0]?.offset ?? -1;
+    }
+    // Random offset inside its own slot, so plants never overlap; runtime arrays stay 16-aligned.
+    let offset = i * slot + (random() % Math.max(1, slot - bytes.length - 64));
+    if (configAt === 0) offset -= offset % 16;
+    plants.push({ offset, bytes, configAt, host });
+  }
+  return plants;
+}
+
+async function writeImage(path: string, size: number, chunk: number, plants: readonly Plant[], random: () => number): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    const buffer = new Uint8Array(chunk);
+    const words = new Uint32Array(buffer.buffer);
+    for (let start = 0; start < size; start += chunk) {
+      const length = Math.min(chunk, size - start);
+      // Memory-like content: random pages mixed with zero pages and small-integer pages.
+      for (let page = 0; page < length; page += 4096) {
+        const kind = random() % 4;
+        const w0 = page / 4;
+        const w1 = Math.min(length, page + 4096) / 4;
+        if (kind === 0) words.fill(0, w0, w1);
+        else if (kind === 1) for (let w = w0; w < w1; w++) words[w] = random() & 0x3ff;
+        else for (let w = w0; w < w1; w++) words[w] = random();
+      }
+      for (const p of plants) {
+        const from = Math.max(p.offset, start);
+        const to = Math.min(p.offset + p.bytes.length, start + length);
+        if (from < to) buffer.set(p.bytes.subarray(from - p.offset, to - p.offset), from - start);
+      }
+      await handle.write(buffer, 0, length, start);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readAll(path: string, chunk: number, onChunk?: (bytes: Uint8Array) => void): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = new Uint8Array(chunk);
+    let position = 0;
+    while (true) {
+      const { bytesRead } = await handle.read(buffer, 0, chunk, position);
+      if (bytesRead === 0) return position;
+      position += bytesRead;
+      onChunk?.(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function benchImage(options: Required<Pick<CobaltStrikeBenchOptions, 'imageMb' | 'beacons' | 'chunkMb' | 'seed'>>, log: (line: string) => void): Promise<ImageScanFigure> {
+  const size = options.imageMb * 1024 * 1024;
+  const chunk = options.chunkMb * 1024 * 1024;
+  const random = xorshift(options.seed);
+  const plants = makePlants(options.beacons, size, random);
+  const dir = await mkdtemp(join(tmpdir(), 'malpipe-cs-bench-'));
+  const path = join(dir, 'memory.img');
+  try {
+    const w0 = performance.now();
+    await writeImage(path, size, chunk, plants, random);
+    log(`(b) wrote a ${options.imageMb} MiB image with ${plants.length} planted beacons in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
+    // Warm the page cache once so both timed passes read the same way.
+    await readAll(path, chunk);
+    const r0 = performance.now();
+    await readAll(path, chunk);
+    const readMs = performance.now() - r0;
+    const scanner = createBeaconScanner();
+    const found: { offset: number; host: string | undefined }[] = [];
+    const s0 = performance.now();
+    await readAll(path, chunk, (bytes) => {
+      for (const c of scanner.push(bytes)) found.push({ offset: c.offset, host: c.c2.hosts[0] });
+    });
+    for (const c of scanner.end()) found.push({ offset: c.offset, host: c.c2.hosts[0] });
+    const scanMs = performance.now() - s0;
+    const hits = plants.filter((p) => found.some((f) => f.offset === p.offset + p.configAt));
+    const mib = size / 1024 / 1024;
+    const figure: ImageScanFigure = {
+      bytes: size,
+      planted: plants.length,
+      found: hits.length,
+      allFound: hits.length === plants.length,
+      readMs,
+      scanMs,
+      readMiBs: mib / (readMs / 1000),
+      scanMiBs: mib / (scanMs / 1000),
+      ratio: readMs / scanMs,
+    };
+    log(`${'pass'.padEnd(22)} ${'ms'.padStart(9)} ${'MiB/s'.padStart(9)}`);
+    log(`${'sequential read'.padEnd(22)} ${readMs.toFixed(0).padStart(9)} ${figure.readMiBs.toFixed(0).padStart(9)}`);
+    log(`${'streaming scan'.padEnd(22)} ${scanMs.toFixed(0).padStart(9)} ${figure.scanMiBs.toFixed(0).padStart(9)}`);
+    log(`scan / read speed: ${(figure.ratio * 100).toFixed(0)}% (goal >= 50%); planted beacons found: ${hits.length}/${plants.length}; other hits: ${found.length - hits.length}`);
+    return figure;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runCobaltStrikeBench(options: CobaltStrikeBenchOptions = {}): Promise<CobaltStrikeBenchResult> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const corpus = await benchCorpus(options.rounds ?? 20, log);
+  const imageMb = options.imageMb ?? 1024;
+  const image =
+    imageMb > 0
+      ? await benchImage({ imageMb, beacons: options.beacons ?? 5, chunkMb: options.chunkMb ?? 8, seed: options.seed ?? 0xc0ba17 }, log)
+      : null;
+  return { corpus, image };
+}
+
+function argValue(args: readonly string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const imageMb = argValue(args, '--image-mb');
+  const beacons = argValue(args, '--beacons');
+  const rounds = argValue(args, '--rounds');
+  const result = await runCobaltStrikeBench({
+    ...(imageMb !== undefined ? { imageMb: Number(imageMb) } : {}),
+    ...(beacons !== undefined ? { beacons: Number(beacons) } : {}),
+    ...(rounds !== undefined ? { rounds: Number(rounds) } : {}),
+  });
+  if (result.image && !result.image.allFound) process.exitCode = 1;
+}
