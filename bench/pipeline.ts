@@ -112,6 +112,18 @@ async function treeRssMb(pid: number): Promise<number> {
   return total;
 }
 
+/** Where malpipe's time went: summed analyser durations, largest first. */
+function analyzerSeconds(dbFile: string): string {
+  if (!existsSync(dbFile)) return 'n/a';
+  const db = new BetterSqlite3(dbFile, { readonly: true });
+  try {
+    const rows = db.prepare('select analyzer, sum(duration_ms) as ms from analysis_results group by analyzer order by ms desc').all() as { analyzer: string; ms: number }[];
+    return rows.map((r) => `${r.analyzer} ${(r.ms / 1000).toFixed(1)} s`).join(', ');
+  } finally {
+    db.close();
+  }
+}
+
 async function benchCorpus(options: PipelineBenchOptions, work: string, log: (line: string) => void): Promise<CorpusFigure[]> {
   const limit = (options.corpusMb ?? 500) * 1024 * 1024;
   const { files, bytes } = await collectCorpus(options.corpusRoots ?? ['/usr/lib/x86_64-linux-gnu', '/usr/lib', '/usr/bin'], limit);
@@ -144,9 +156,11 @@ async function benchCorpus(options: PipelineBenchOptions, work: string, log: (li
       MALPIPE_LOG_LEVEL: 'error',
     });
     if (malpipe.code !== 0) log(`(a) malpipe analyze exited ${malpipe.code}: ${malpipe.stderr}`);
+    const breakdown = analyzerSeconds(join(data, 'malpipe.db'));
     await rm(data, { recursive: true, force: true });
     const figure = { rules: rules.name, files: files.length, bytes, malpipeMs: malpipe.ms, yaraMs: yara.ms, ratio: malpipe.ms / yara.ms };
     log(`(a) ${rules.name}: malpipe analyze ${(figure.malpipeMs / 1000).toFixed(1)} s, yara ${(figure.yaraMs / 1000).toFixed(1)} s, ratio ${figure.ratio.toFixed(1)}x`);
+    log(`(a)   analyser CPU in sandbox children: ${breakdown}`);
     figures.push(figure);
   }
   return figures;

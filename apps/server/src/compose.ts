@@ -21,6 +21,7 @@ import { recoverAnalyses, type RecoveryReport } from './analyses/recover-analyse
 import type { HttpServices } from './http/http-services.js';
 import { HashFetcher, markHashRequestsAnalysed } from './fetcher/hash-fetcher.js';
 import { createHashSources, enqueueFetchHash, FETCH_JOB_OPTIONS, fetchHashHandler } from './fetcher/create-sources.js';
+import { createCobaltStrikeHttpServices, csProbeHandler, enqueueCsProbeJob, startCsReprobe } from './cobaltstrike/cobaltstrike-wiring.js';
 
 /** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
 export const ANALYSIS_MAX_ATTEMPTS = 3;
@@ -34,7 +35,7 @@ export interface PlatformOptions {
   readonly extraAnalyzers?: { readonly modules: readonly string[]; readonly analyzers: readonly Analyzer[] };
   /** Disables YARA entirely (tests that do not need it start faster). */
   readonly yara?: boolean;
-  /** Job lease of the embedded queue; short leases re-run a dead worker's jobs sooner. Default 10 s. */
+  /** Job lease; short leases re-run a dead worker's jobs sooner. Default config.queue.leaseMs (10 s). */
   readonly leaseMs?: number;
   readonly pollIntervalMs?: number;
 }
@@ -89,7 +90,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   try {
     const store = createObjectStore(config.storeUrl);
     const queue = createJobQueue(config.queueUrl, db, {
-      leaseMs: options.leaseMs ?? 10_000,
+      leaseMs: options.leaseMs ?? config.queue.leaseMs,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       defaultMaxAttempts: ANALYSIS_MAX_ATTEMPTS,
       logger: logger.child({ component: 'queue' }),
@@ -118,6 +119,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     closers.push(() => sandbox.close());
     // Closed first (closers run in reverse): stop taking jobs and let running ones finish while the sandbox lives.
     closers.push(() => queue.close(5_000));
+    if (config.roles.includes('worker')) closers.push(startCsReprobe({ db, store, logger, config, queue }).stop);
 
     const analyzers = [...BUILTIN_ANALYZERS, ...(options.extraAnalyzers?.analyzers ?? [])];
     const limits: AnalyzerLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
@@ -148,6 +150,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       limits,
       submitChild: submit,
       maxSampleBytes: config.http.uploadLimitBytes,
+      enqueueCsProbe: (trx, target) => enqueueCsProbeJob(queue, trx, target),
     };
     const fetcher = new HashFetcher({
       db,
@@ -179,6 +182,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         })),
       getSampleReport: services.getSampleReport,
       getAnalysis: services.getAnalysis,
+      cobaltStrike: createCobaltStrikeHttpServices(queue),
       fetchQueue: { enqueue: (trx, hashRequestId) => enqueueFetchHash(queue, trx, hashRequestId), wake: () => queue.wake() },
       metrics: () => queue.renderMetrics(config.roles.join(',')),
     };
@@ -256,6 +260,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
         }
       },
       'fetch-hash': fetchHashHandler(platform.fetcher),
+      'cs-probe': csProbeHandler(platform),
     },
     { concurrency: platform.config.worker.concurrency },
   );

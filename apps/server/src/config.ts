@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   MALPIPE_QUEUE_MAX_WAITING: z.coerce.number().int().positive().default(100_000),
   MALPIPE_QUEUE_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
   MALPIPE_QUEUE_KEEP_COMPLETED_SECONDS: z.coerce.number().int().positive().default(3600),
+  MALPIPE_QUEUE_LEASE_MS: z.coerce.number().int().min(500).default(10_000),
   MALPIPE_WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MALPIPE_ANALYZER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   MALPIPE_ANALYZER_MEMORY_MB: z.coerce.number().int().positive().default(1024),
@@ -84,6 +85,8 @@ export interface Config {
     readonly maxWaiting: number;
     readonly retryAfterMs: number;
     readonly keepCompletedMs: number;
+    /** A running job's lease: a dead worker's jobs run again on other workers about one to two leases later. */
+    readonly leaseMs: number;
   };
   readonly logLevel: z.infer<typeof EnvSchema>['MALPIPE_LOG_LEVEL'];
 }
@@ -188,6 +191,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxWaiting: e.MALPIPE_QUEUE_MAX_WAITING,
       retryAfterMs: e.MALPIPE_QUEUE_RETRY_AFTER_SECONDS * 1000,
       keepCompletedMs: e.MALPIPE_QUEUE_KEEP_COMPLETED_SECONDS * 1000,
+      leaseMs: e.MALPIPE_QUEUE_LEASE_MS,
     },
     logLevel: e.MALPIPE_LOG_LEVEL,
     ...overrides,

@@ -5,6 +5,7 @@ import { ensureAdminToken } from './auth/api-tokens.js';
 import { loadConfig, type Config } from './config.js';
 import { createPlatform, recoverPlatform, startWorkers, type Platform } from './compose.js';
 import { buildHttpApp } from './http/build-app.js';
+import { startWorkerHealthServer, type WorkerHealthServer } from './worker-health.js';
 
 export interface RunServerOptions {
   readonly logger?: Logger;
@@ -27,15 +28,18 @@ export interface RunningServer {
  */
 export async function runServer(config: Config, options: RunServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const platform = await createPlatform(config, { logger });
+  // An api-only process never analyses: no YARA compile at start-up.
+  const platform = await createPlatform(config, { logger, yara: config.roles.includes('worker') });
   let http: FastifyInstance | null = null;
   let url: string | null = null;
   let stopping: Promise<void> | null = null;
+  let health: WorkerHealthServer | null = null;
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('server stopping');
       if (http !== null) await http.close().catch((error: unknown) => logger.error({ err: error }, 'http close failed'));
+      await health?.close();
       await platform.close();
       logger.info('server stopped');
     })();
@@ -47,6 +51,10 @@ export async function runServer(config: Config, options: RunServerOptions = {}):
     if (config.roles.includes('worker')) {
       await startWorkers(platform);
       logger.info({ concurrency: config.worker.concurrency, ruleset: platform.ruleset?.version ?? null }, 'workers started');
+      if (config.worker.healthPort !== null) {
+        health = await startWorkerHealthServer(platform.queue, { host: config.http.host, port: config.worker.healthPort, role: config.roles.join(',') });
+        logger.info({ url: health.url }, 'worker health listening');
+      }
     }
     if (config.roles.includes('api')) {
       await ensureAdminToken(platform.db, config, {

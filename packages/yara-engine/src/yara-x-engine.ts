@@ -51,19 +51,20 @@ interface Segment {
 }
 
 interface Unit {
-  readonly namespaces: Set<string>;
   readonly ruleNamespace: Map<string, string>;
   readonly ruleMeta: Map<string, Readonly<Record<string, MetaValue>>>;
   readonly segments: Segment[];
   readonly texts: string[];
   lineCount: number;
-  isolated: boolean;
+  /** Set for a unit holding one namespace: the namespace of any rule the outline did not see. */
+  fallbackNamespace: string | undefined;
 }
 
 interface CompiledUnit {
   readonly rules: YaraXRulesShape;
   readonly ruleNamespace: ReadonlyMap<string, string>;
   readonly ruleMeta: ReadonlyMap<string, Readonly<Record<string, MetaValue>>>;
+  readonly fallbackNamespace: string | undefined;
 }
 
 let bindingPromise: Promise<YaraXBinding> | undefined;
@@ -90,25 +91,27 @@ function countLines(text: string): number {
 
 function newUnit(): Unit {
   return {
-    namespaces: new Set(),
     ruleNamespace: new Map(),
     ruleMeta: new Map(),
     segments: [],
     texts: [],
     lineCount: 0,
-    isolated: false,
+    fallbackNamespace: undefined,
   };
 }
 
 /** Groups sources into as few compiled units as namespace semantics allow. */
 function planUnits(sources: readonly YaraSource[]): { units: Unit[]; ruleCount: number } {
-  const byNamespace = new Map<string, { source: YaraSource; rules: readonly RuleOutline[] }[]>();
+  const byNamespace = new Map<
+    string,
+    { source: YaraSource; rules: readonly RuleOutline[]; complete: boolean }[]
+  >();
   let ruleCount = 0;
   for (const source of sources) {
     const outline = outlineRules(source.source);
     ruleCount += outline.rules.length;
     const list = byNamespace.get(source.namespace) ?? [];
-    list.push({ source, rules: outline.rules });
+    list.push({ source, rules: outline.rules, complete: outline.complete });
     byNamespace.set(source.namespace, list);
   }
   const shared = newUnit();
@@ -118,13 +121,14 @@ function planUnits(sources: readonly YaraSource[]): { units: Unit[]; ruleCount: 
     // A global rule gates only its own namespace, so it cannot share a unit with other namespaces.
     const hasGlobal = members.some((member) => member.rules.some((rule) => rule.isGlobal));
     const clashes = names.some((name) => shared.ruleNamespace.has(name));
+    // Where the outline lost its way, rule names are unknown: keep the namespace apart to stay correct.
+    const unclear = members.some((member) => !member.complete);
     let unit = shared;
-    if (hasGlobal || clashes) {
+    if (hasGlobal || clashes || unclear) {
       unit = newUnit();
-      unit.isolated = true;
+      unit.fallbackNamespace = namespace;
       units.push(unit);
     }
-    unit.namespaces.add(namespace);
     for (const { source, rules } of members) {
       for (const rule of rules) {
         unit.ruleNamespace.set(rule.name, namespace);
@@ -205,7 +209,7 @@ function toMatches(unit: CompiledUnit, found: readonly YaraXRuleMatchShape[]): Y
     }
     return {
       rule: match.ruleIdentifier,
-      namespace: unit.ruleNamespace.get(match.ruleIdentifier) ?? match.namespace,
+      namespace: unit.ruleNamespace.get(match.ruleIdentifier) ?? unit.fallbackNamespace ?? match.namespace,
       tags: [...match.tags],
       meta: toMeta(match.meta, unit.ruleMeta.get(match.ruleIdentifier)),
       strings,
@@ -269,6 +273,7 @@ export function createYaraXEngine(binding?: YaraXBinding): YaraEngine {
             rules: yarax.compile(unit.texts.join('')),
             ruleNamespace: unit.ruleNamespace,
             ruleMeta: unit.ruleMeta,
+            fallbackNamespace: unit.fallbackNamespace,
           };
         } catch (error) {
           throw compileError(unit, error);

@@ -5,7 +5,8 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { SampleReport } from '@malpipe/api-client';
 import { AppError, toAppError } from '@malpipe/core';
-import { createPlatform, listAnalysesOfRoot, loadConfig, startWorkers, type Analysis, type Platform } from '@malpipe/server';
+import type { Analysis } from '@malpipe/server/analyses/analysis-repository';
+import type { Platform } from '@malpipe/server/compose';
 
 interface AnalyzeOptions {
   readonly json?: boolean;
@@ -141,6 +142,10 @@ export function registerAnalyze(program: Command): void {
     .option('--password <password>', 'archive password to try (repeatable; default: infected)', collect, [])
     .option('--data <dir>', 'keep the database and samples in this directory (default: a temp dir, deleted afterwards)')
     .action(async (paths: string[], options: AnalyzeOptions) => {
+      // Loaded on use, so other commands start without the pipeline.
+      const { loadConfig } = await import('@malpipe/server/config');
+      const { createPlatform, startWorkers } = await import('@malpipe/server/compose');
+      const { listAnalysesOfRoot } = await import('@malpipe/server/analyses/analysis-repository');
       const { files, skipped } = await findFiles(paths.map((p) => resolve(p)));
       for (const reason of skipped) process.stderr.write(`malpipe: skipped ${reason}\n`);
       const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'malpipe-analyze-')));

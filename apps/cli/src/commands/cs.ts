@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
+import { registerCsProbe } from './cs-probe.js';
 import {
   createBeaconScanner,
   parseBeaconConfigs,
@@ -67,7 +68,7 @@ export async function parseCsFile(path: string): Promise<BeaconParseResult> {
   } finally {
     await handle.close();
   }
-  return { configs, stagers: [], errors: [...scanner.errors], beaconDetected: configs.length > 0 };
+  return { configs, decoded: [], stagers: [], errors: [...scanner.errors], beaconDetected: configs.length > 0 };
 }
 
 /** Renders one file's result in the chosen format (no trailing newline handling needed by callers). */
@@ -115,4 +116,5 @@ function registerParse(cs: Command): void {
 export function registerCs(program: Command): void {
   const cs = program.command('cs').description('Cobalt Strike beacon analysis');
   registerParse(cs);
+  registerCsProbe(cs);
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
-import { loadConfig, runServer } from '@malpipe/server';
 
 interface ServeOptions {
   readonly role?: string;
@@ -30,9 +29,13 @@ export function registerServe(program: Command): void {
       if (options.data !== undefined) overrides.MALPIPE_DATA_DIR = options.data;
       if (options.port !== undefined) overrides.MALPIPE_PORT = options.port;
       if (options.host !== undefined) overrides.MALPIPE_HOST = options.host;
+      // Loaded on use: the server (Fastify, the pipeline) is heavy for every other command's start-up.
+      const { loadConfig } = await import('@malpipe/server/config');
+      const { runServer } = await import('@malpipe/server/main');
       // Flags win over the environment; loadConfig validates both the same way.
       const config = loadConfig({ ...process.env, ...overrides });
       const server = await runServer(config);
       if (server.url !== null) process.stderr.write(`malpipe: serving on ${server.url} (data in ${config.dataDir})\n`);
+      else process.stderr.write(`malpipe: workers running (data in ${config.dataDir})\n`);
     });
 }

@@ -5,6 +5,7 @@ import type { Database } from '../database/database.js';
 import type { SandboxInput, SandboxOutcome } from '../sandbox/sandbox-protocol.js';
 import { SANDBOX_CLOSED_CODE, type SandboxRunRequest } from '../sandbox/analyzer-sandbox.js';
 import { sampleKey, type ObjectStore } from '../storage/object-store.js';
+import { recordCobaltStrikeResult, type EnqueueCsProbe } from '../cobaltstrike/record-cobaltstrike-result.js';
 import { addSampleTags, findSampleRow, loadSample, setSampleFuzzyHashes } from '../samples/sample-repository.js';
 import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
 import {
@@ -38,6 +39,8 @@ export interface RunAnalysisDeps {
   readonly submitChild: (input: SubmitSampleInput) => Promise<SubmitSampleResult>;
   /** Read cap when the store has no local path and the bytes travel to the sandbox. */
   readonly maxSampleBytes: number;
+  /** Queues a Cobalt Strike probe of a stager URL in the result transaction; absent: stagers are not probed. */
+  readonly enqueueCsProbe?: EnqueueCsProbe;
   readonly now?: () => Date;
 }
 
@@ -197,6 +200,8 @@ async function runOne(
     if (analyzer.usesRuleset === true && deps.rulesetVersion !== null) await storeYaraMatches(trx, analysis.sha256, deps.rulesetVersion, yaraMatches);
     if ((output.tags ?? []).length > 0) await addSampleTags(trx, analysis.sha256, (output.tags ?? []).map((t) => t.toLowerCase()).slice(0, 64));
     await setSampleFuzzyHashes(trx, analysis.sha256, fuzzyHashesOf(output));
+    // Cobalt Strike: configs into the cs_* tables, stager URLs queued for a probe (no-op for other analysers).
+    await recordCobaltStrikeResult(trx, analysis.sha256, analyzer.name, output.result, deps.enqueueCsProbe);
   });
   return { summary: { analyzer: analyzer.name, status: 'ok' }, childAnalysisIds };
 }

@@ -126,7 +126,7 @@ export interface BeaconConfigSummary {
   readonly id: string;
   readonly watermark: number | null;
   readonly publicKeyMd5: string | null;
-  readonly c2Hosts: readonly string[];
+  readonly c2Hosts: string[];
   readonly version: string | null;
   readonly architecture: string | null;
   readonly trial: boolean;
@@ -204,8 +204,8 @@ export interface BeaconConfigDetail extends BeaconConfigSummary {
   readonly native: NativeBeaconConfig;
   /** The JPCERT/CC view, or null when the config was only seen in analyser results (no TLV records). */
   readonly jpcert: Record<string, unknown> | null;
-  readonly samples: readonly { readonly sha256: string; readonly analyzer: string; readonly firstSeen: string }[];
-  readonly servers: readonly (TeamServerSummary & { readonly scheme: string; readonly configFirstSeen: string; readonly configLastSeen: string })[];
+  readonly samples: { readonly sha256: string; readonly analyzer: string; readonly firstSeen: string }[];
+  readonly servers: (TeamServerSummary & { readonly scheme: string; readonly configFirstSeen: string; readonly configLastSeen: string })[];
 }
 
 /** One config with the samples and servers it was seen in; throws NOT_FOUND. */
@@ -232,7 +232,7 @@ export async function getBeaconConfig(db: Database, id: string): Promise<BeaconC
 
 export interface TeamServerListing extends TeamServerSummary {
   /** Ids of the configs this server has served, most recent first. */
-  readonly configIds: readonly string[];
+  readonly configIds: string[];
 }
 
 /** Known team servers, most recently probed first. */
@@ -273,4 +273,51 @@ export async function listServersDueForProbe(db: Database, before: string, limit
     .limit(limit)
     .execute();
   return rows.map((r) => r.id);
+}
+
+export interface ProbeHistoryEntry {
+  readonly probeId: string;
+  readonly url: string;
+  readonly scheme: string | null;
+  readonly arch: string | null;
+  readonly address: string | null;
+  readonly probedAt: string;
+  readonly outcome: string;
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+  readonly configId: string | null;
+  readonly responseKey: string | null;
+  readonly bodySize: number;
+  readonly tls: Record<string, unknown> | null;
+  readonly headers: Record<string, unknown>;
+}
+
+/** A team server's probe attempts, newest first; throws NOT_FOUND for an unknown server. */
+export async function listProbeHistory(db: Database, id: string, limit = 100): Promise<ProbeHistoryEntry[]> {
+  const known = await db.selectFrom('cs_team_servers').select('id').where('id', '=', id).executeTakeFirst();
+  if (known === undefined) throw new AppError('NOT_FOUND', `no team server ${id}`);
+  const rows = await db
+    .selectFrom('cs_probes')
+    .selectAll()
+    .where('server_id', '=', id)
+    .orderBy('probed_at', 'desc')
+    .orderBy('id')
+    .limit(Math.min(Math.max(limit, 1), 1000))
+    .execute();
+  return rows.map((r) => ({
+    probeId: r.probe_id,
+    url: r.url,
+    scheme: r.scheme,
+    arch: r.arch,
+    address: r.address,
+    probedAt: r.probed_at,
+    outcome: r.outcome,
+    httpStatus: r.http_status === null ? null : Number(r.http_status),
+    error: r.error,
+    configId: r.config_id,
+    responseKey: r.response_key,
+    bodySize: Number(r.body_size),
+    tls: r.tls_json === null ? null : (JSON.parse(r.tls_json) as Record<string, unknown>),
+    headers: JSON.parse(r.headers_json) as Record<string, unknown>,
+  }));
 }

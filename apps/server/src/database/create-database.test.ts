@@ -259,10 +259,10 @@ describe('createDatabase (sqlite specifics)', () => {
   it('serves the job claim from an index', async () => {
     const db = await memoryDb();
     const due = await sql<{ detail: string }>`explain query plan
-      select id from jobs where state in ('queued', 'failed') and run_at <= 1
+      select id from jobs where name = ${'analyze-sample'} and state in ('queued', 'failed') and run_at <= ${1}
       order by priority desc, run_at limit 1`.execute(db);
     const duePlan = due.rows.map((r) => r.detail).join('\n');
-    expect(duePlan).toContain('jobs_due_idx');
+    expect(duePlan).toContain('jobs_due_by_name_idx');
     expect(duePlan).not.toContain('TEMP B-TREE'); // no sort of the whole backlog per claim
     const expired = await sql<{ detail: string }>`explain query plan
       select id from jobs where state = 'running' and lease_until < 1 order by lease_until limit 1`.execute(db);

@@ -39,6 +39,8 @@ export interface SourceCircuitsTable {
 export interface SourceReportsTable {
   source: string;
   sha256: string;
+  md5: string | null;
+  sha1: string | null;
   /** JSON SourceReport. */
   report: string;
   fetched_at: string;

@@ -39,6 +39,7 @@ type Attempt =
 
 const OPEN_STATES: ReadonlySet<string> = new Set(['queued', 'fetching']);
 const MAX_RETRY_DELAY_MS = 3600_000;
+const REPORT_REUSE_MS = 3600_000;
 /** Analyser name and version under which a source's report is stored as an analysis result. */
 export const SOURCE_REPORT_VERSION = '1';
 
@@ -127,7 +128,9 @@ export class HashFetcher {
       }
       if (await isCachedNotFound(db, source.name, hash, now)) continue;
       try {
-        const found = await source.lookup({ hash }, signal);
+        // A report fetched on an earlier attempt (whose download then had to wait) is not asked for again.
+        const earlier = await findRecentReport(db, source.name, hash, new Date(now - REPORT_REUSE_MS).toISOString());
+        const found = await source.lookup({ hash }, signal, earlier === null ? {} : { report: earlier });
         await recordSourceSuccess(db, source.name);
         if (found.status === 'not-found') {
           await cacheNotFound(db, source.name, hash, this.#now() + this.#deps.notFoundTtlMs);
@@ -222,11 +225,17 @@ export async function markHashRequestsAnalysed(db: Database, sha256: string, now
     .execute();
 }
 
+async function findRecentReport(db: Database, source: string, hash: string, since: string): Promise<SourceReport | null> {
+  const column = hash.length === 32 ? 'md5' : hash.length === 40 ? 'sha1' : 'sha256';
+  const row = await db.selectFrom('source_reports').select('report').where('source', '=', source).where(column, '=', hash).where('fetched_at', '>=', since).executeTakeFirst();
+  return row === undefined ? null : (JSON.parse(row.report) as SourceReport);
+}
+
 async function storeSourceReport(db: Database, source: string, report: SourceReport, now: string): Promise<void> {
   const json = JSON.stringify(report);
   await db
     .insertInto('source_reports')
-    .values({ source, sha256: report.sha256, report: json, fetched_at: now })
+    .values({ source, sha256: report.sha256, md5: report.md5, sha1: report.sha1, report: json, fetched_at: now })
     .onConflict((oc) => oc.columns(['source', 'sha256']).doUpdateSet({ report: json, fetched_at: now }))
     .execute();
 }

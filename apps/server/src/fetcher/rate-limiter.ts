@@ -3,43 +3,69 @@ import type { RateLimit } from '../config.js';
 import type { Database } from '../database/database.js';
 import { quotaExceeded, type RequestBudget } from '../sources/upstream-http.js';
 
-export type Acquired = { readonly ok: true } | { readonly ok: false; readonly retryAt: number };
+/** Slots taken for one request; hand back to `release` once the request completed. */
+export interface Taken {
+  readonly slots: readonly { readonly key: string; readonly slot: number; readonly leasedUntil: number }[];
+}
+
+export type Acquired = ({ readonly ok: true } & Taken) | { readonly ok: false; readonly retryAt: number };
 
 export interface RateLimiterOptions {
   readonly now?: () => number;
   /**
-   * Added to every window: requests leave a moment after the slot is taken and clocks differ, so a slot is
-   * reused only `marginMs` after the upstream's window has surely passed. Default 1 s.
+   * Added to every window, for clock differences between us and the upstream. Default 1 s.
    */
   readonly marginMs?: number;
+  /**
+   * How long a taken slot counts as "in use now" until `release` (the request's upper bound on duration);
+   * a process that dies mid-request frees its slot after this plus the window. Default 2 min.
+   */
+  readonly leaseMs?: number;
 }
 
 /**
  * A rate limiter shared by every process using the same database (SQLite file or PostgreSQL): per key and
- * window there are `limit` slot rows; taking a request means moving the least recently used slot's `used_at`
- * to now, if that slot is older than the window, with a compare-and-set UPDATE. Any window of `windowMs`
- * therefore holds at most `limit` requests (a sliding window, stricter than a fixed one), whatever the number
- * of workers. Losing a compare-and-set race simply tries the next slot.
+ * window there are `limit` slot rows. Taking one means moving the least recently used slot that is older
+ * than the window to "now + lease" with a compare-and-set UPDATE; `release` then stamps it with the instant
+ * the request completed. Since the upstream saw the request before it completed, any two requests on one
+ * slot reach the upstream at least a window apart, so any window holds at most `limit` requests (sliding,
+ * stricter than a fixed window) whatever the number of workers and however slow each request is. Losing a
+ * compare-and-set race simply tries again.
  */
 export class DatabaseRateLimiter {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #marginMs: number;
+  readonly #leaseMs: number;
   readonly #prepared = new Set<string>();
 
   constructor(db: Database, options: RateLimiterOptions = {}) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
     this.#marginMs = options.marginMs ?? 1_000;
+    this.#leaseMs = options.leaseMs ?? 120_000;
   }
 
-  /** Takes one request from every limit of `key`, or says when to try again. */
+  /** Takes one slot from every limit of `key`, or says when to try again (slots already taken are released). */
   async tryAcquire(key: string, limits: readonly RateLimit[]): Promise<Acquired> {
+    const slots: Taken['slots'][number][] = [];
     for (const limit of limits) {
       const taken = await this.#take(`${key}:${limit.windowMs}`, limit);
-      if (!taken.ok) return taken;
+      if ('retryAt' in taken) {
+        await this.release({ slots });
+        return { ok: false, retryAt: taken.retryAt };
+      }
+      slots.push(taken);
     }
-    return { ok: true };
+    return { ok: true, slots };
+  }
+
+  /** Marks the request of `taken` as completed now. */
+  async release(taken: Taken): Promise<void> {
+    const now = this.#now();
+    for (const { key, slot, leasedUntil } of taken.slots) {
+      await this.#db.updateTable('rate_limit_slots').set({ used_at: now }).where('key', '=', key).where('slot', '=', slot).where('used_at', '=', leasedUntil).execute();
+    }
   }
 
   /** Spends every slot of `key` until `untilMs` (the upstream said its quota is exhausted). */
@@ -56,15 +82,20 @@ export class DatabaseRateLimiter {
   budget(source: string, apiKey: string, limits: readonly RateLimit[]): RequestBudget {
     const key = `${source}:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
     return {
-      acquire: async () => {
+      run: async (request) => {
         const acquired = await this.tryAcquire(key, limits);
         if (!acquired.ok) throw quotaExceeded(source, acquired.retryAt, `request budget for this API key spent until ${new Date(acquired.retryAt).toISOString()}`);
+        try {
+          return await request();
+        } finally {
+          await this.release(acquired);
+        }
       },
       exhausted: (untilMs) => this.block(key, limits, untilMs),
     };
   }
 
-  async #take(windowKey: string, { limit, windowMs }: RateLimit): Promise<Acquired> {
+  async #take(windowKey: string, { limit, windowMs }: RateLimit): Promise<Taken['slots'][number] | { retryAt: number }> {
     await this.#prepare(windowKey, limit);
     for (let attempt = 0; attempt < 2 * limit + 4; attempt++) {
       const now = this.#now();
@@ -77,19 +108,22 @@ export class DatabaseRateLimiter {
         .orderBy('slot')
         .limit(1)
         .executeTakeFirst();
-      if (oldest === undefined) return { ok: false, retryAt: now + windowMs };
-      const freeAt = Number(oldest.used_at) + windowMs + this.#marginMs;
-      if (freeAt > now) return { ok: false, retryAt: freeAt };
+      if (oldest === undefined) return { retryAt: now + windowMs };
+      const usedAt = Number(oldest.used_at);
+      // A slot "used" in the future is leased by a request still running: it frees a window after that ends.
+      const freeAt = Math.min(usedAt, now) + windowMs + this.#marginMs;
+      if (usedAt + windowMs + this.#marginMs > now) return { retryAt: freeAt };
+      const leasedUntil = now + this.#leaseMs;
       const result = await this.#db
         .updateTable('rate_limit_slots')
-        .set({ used_at: now })
+        .set({ used_at: leasedUntil })
         .where('key', '=', windowKey)
         .where('slot', '=', oldest.slot)
         .where('used_at', '=', oldest.used_at)
         .executeTakeFirst();
-      if (result.numUpdatedRows > 0n) return { ok: true };
+      if (result.numUpdatedRows > 0n) return { key: windowKey, slot: oldest.slot, leasedUntil };
     }
-    return { ok: false, retryAt: this.#now() + Math.ceil(windowMs / limit) };
+    return { retryAt: this.#now() + Math.ceil(windowMs / limit) };
   }
 
   async #prepare(windowKey: string, limit: number): Promise<void> {

@@ -18,6 +18,7 @@ import { HealthSchema } from '@malpipe/api-client';
 import type { Config } from '../config.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { registerCobaltStrikeRoutes } from '../cobaltstrike/cobaltstrike-routes.js';
 import { API_PREFIX, installAuth, type RouteInfo } from './authenticate.js';
 import { handleError } from './error-handler.js';
 import type { HttpServices } from './http-services.js';
@@ -132,6 +133,7 @@ export async function buildHttpApp(
       });
       registerQueryRoutes(zodApi, services);
       registerAdminRoutes(zodApi, services);
+      registerCobaltStrikeRoutes(zodApi, services);
     },
     { prefix: API_PREFIX },
   );

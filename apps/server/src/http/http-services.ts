@@ -3,6 +3,7 @@ import type { Database } from '../database/database.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { HashFetchQueue } from '../hashes/submit-hashes.js';
+import type { CobaltStrikeHttpServices } from '../cobaltstrike/cobaltstrike-wiring.js';
 
 /** One uploaded file, as the samples route hands it to the pipeline. */
 export interface UploadedSample {
@@ -43,4 +44,6 @@ export interface HttpServices {
   readonly fetchQueue?: HashFetchQueue;
   /** Prometheus text for GET /metrics (queue depth, job counters and durations); absent: no /metrics route. */
   readonly metrics?: () => Promise<string>;
+  /** Queues Cobalt Strike probes; absent: POST /cobaltstrike/probe answers that probing is not enabled. */
+  readonly cobaltStrike?: CobaltStrikeHttpServices;
 }

@@ -4,9 +4,15 @@ import type { Database } from '../database/database.js';
 import { BullmqJobQueue, parseRedisUrl, toBullPriority, type BullmqJobQueueOptions } from './bullmq-job-queue.js';
 import { jobQueueContract } from './job-queue.contract.js';
 import type { JobHandlers } from './job-queue.js';
+import { JOB_NAMES } from './jobs.js';
 import { checkRedis, deleteRedisPrefix, uniqueRedisPrefix } from './redis-test-server.js';
 
 const quiet = { warn: () => undefined, error: () => undefined };
+
+/** The given handlers, and a no-op for every other job name. */
+function withNoops(some: Partial<JobHandlers>): JobHandlers {
+  return { ...Object.fromEntries(JOB_NAMES.map((name) => [name, async () => undefined])), ...some } as JobHandlers;
+}
 const redis = await checkRedis();
 
 describe(parseRedisUrl.name, () => {
@@ -75,7 +81,7 @@ if (redis.available) {
     it('enqueues in the caller transaction: a rollback leaves no job, a commit runs it once under the outbox id', async () => {
       const queue = open();
       const ran: string[] = [];
-      const handlers: JobHandlers = { 'analyze-sample': async (job) => void ran.push(`${job.id}:${job.payload.analysisId}`), 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined };
+      const handlers = withNoops({ 'analyze-sample': async (job) => void ran.push(`${job.id}:${job.payload.analysisId}`) });
       await expect(
         queue.transaction(async (_trx, enqueue) => {
           await enqueue('analyze-sample', { analysisId: 'rolled-back' });
@@ -115,7 +121,11 @@ if (redis.available) {
       const queue = open({ backoffBaseMs: 10, backoffMaxMs: 10 });
       await queue.transaction(async (trx) => queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId: 'in-outbox' }));
       const doomed = await queue.enqueue('analyze-sample', { analysisId: 'doomed' }, { maxAttempts: 1 });
-      await queue.start({ 'analyze-sample': async (job) => { if (job.payload.analysisId === 'doomed') throw new Error('boom'); await new Promise(() => undefined); }, 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined }, { concurrency: 2 });
+      const analyze: JobHandlers['analyze-sample'] = async (job) => {
+        if (job.payload.analysisId === 'doomed') throw new Error('boom');
+        await new Promise(() => undefined);
+      };
+      await queue.start(withNoops({ 'analyze-sample': analyze }), { concurrency: 2 });
       const deadline = Date.now() + 5_000;
       while ((await queue.get(doomed))?.state !== 'dead' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       const states = await queue.analysisJobStates(['in-outbox', 'doomed', 'unknown']);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions, type JobType } from 'bullmq';
 import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
@@ -182,6 +183,8 @@ export class BullmqJobQueue implements TransactionalJobQueue {
         connection: { ...this.#connection, maxRetriesPerRequest: null },
         prefix: this.prefix,
         concurrency,
+        // Recorded on each job as processedBy, so an operator (or a test) sees which process holds it.
+        name: `${hostname()}:${process.pid}`,
         lockDuration: this.#options.leaseMs,
         stalledInterval: this.#options.leaseMs,
         // A job whose worker keeps dying goes dead like an attempt that keeps failing.

@@ -269,7 +269,10 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
         handlers(async () => {
           running++;
           peak = Math.max(peak, running);
-          await sleep(50);
+          // Hold the slot until three run together (or no more can come), so a slow claim cannot hide a limit.
+          const until = Date.now() + 2_000;
+          while (running < 3 && done + running < 12 && Date.now() < until) await sleep(5);
+          await sleep(10);
           running--;
           done++;
         }),
@@ -278,6 +281,30 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
       await Promise.all(Array.from({ length: 12 }, (_, i) => queue.enqueue(JOB, { analysisId: `c${i}` })));
       await waitFor('12 jobs', () => done === 12);
       expect(peak).toBe(3);
+    });
+
+    it.skipIf(JOB_NAMES.length < 2)('counts concurrency per job name: a name at its limit does not hold back another', async () => {
+      const other = JOB_NAMES.find((n) => n !== JOB)!;
+      const queue = await newQueue();
+      const started: string[] = [];
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      await queue.start(
+        handlers(async (job) => {
+          started.push(job.name);
+          if (job.name === JOB) await gate;
+        }),
+        { concurrency: 1 },
+      );
+      await queue.enqueue(JOB, { analysisId: 'busy-1' });
+      await queue.enqueue(JOB, { analysisId: 'busy-2' });
+      await waitFor(`the first ${JOB} job`, () => started.length === 1);
+      // The payload's shape is the handler's business; this handler ignores it.
+      const otherId = await queue.enqueue(other, {} as never);
+      await waitForState(queue, otherId, 'completed');
+      expect(started).toEqual([JOB, other]);
+      release();
+      await waitFor(`the second ${JOB} job`, () => started.length === 3);
     });
 
     it('re-runs a job whose worker died once its lease expires', async () => {

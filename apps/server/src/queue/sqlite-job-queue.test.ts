@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatabase } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
-import type { JobHandlers } from './job-queue.js';
 import { jobQueueContract, type JobQueueTiming } from './job-queue.contract.js';
+import { withIdleHandlers } from './with-idle-handlers.js';
 import { SqliteJobQueue, createJobQueue, type QueueLogger } from './sqlite-job-queue.js';
 
 /** Collects what the queue logs, so a test can assert on it and the output stays quiet. */
@@ -65,7 +65,7 @@ describe(SqliteJobQueue.name, () => {
   let db: Database;
   let queue: SqliteJobQueue;
   const ran: string[] = [];
-  const handlers: JobHandlers = { 'analyze-sample': async (job) => void ran.push(job.payload.analysisId), 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined };
+  const handlers = withIdleHandlers({ 'analyze-sample': async (job) => void ran.push(job.payload.analysisId) });
 
   async function setUp(): Promise<void> {
     db = await createDatabase('sqlite::memory:');
@@ -125,7 +125,7 @@ describe(SqliteJobQueue.name, () => {
     let release: () => void = () => undefined;
     const logger = memoryLogger();
     queue = new SqliteJobQueue(db, { ...FAST, logger });
-    await queue.start({ 'analyze-sample': () => new Promise<void>((resolve) => (release = resolve)), 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined }, { concurrency: 1 });
+    await queue.start(withIdleHandlers({ 'analyze-sample': () => new Promise<void>((resolve) => (release = resolve)) }), { concurrency: 1 });
     const id = await queue.enqueue('analyze-sample', { analysisId: 'stolen' });
     await waitFor(async () => (await queue.get(id))?.state === 'running');
     await db.updateTable('jobs').set({ lease_owner: 'other-worker' }).where('id', '=', id).execute();

@@ -69,9 +69,10 @@ interface ActiveJob {
  * The embedded JobQueue: jobs are rows of the `jobs` table in the metadata Database (SQLite by default; the
  * SQL is portable and also runs on PostgreSQL, where the claim adds FOR UPDATE SKIP LOCKED).
  *
- * - Claim: one `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING *` takes the highest-priority, oldest
- *   due job, or a `running` job whose lease expired (its worker died). The outer WHERE repeats the claim
- *   condition, so two workers racing for one row cannot both win.
+ * - Claim: one `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING *` takes a `running` job whose lease
+ *   expired (its worker died), else the highest-priority, oldest due job of a job name with a free slot
+ *   (priorities order jobs within one name). The outer WHERE repeats the claim condition, so two workers
+ *   racing for one row cannot both win.
  * - States: queued -> running -> completed; a failed attempt becomes `failed` with `run_at` set to its retry
  *   time; after `maxAttempts`, or at once for an AppError with `retryable: false`, it becomes `dead`.
  * - A job re-leased more than `maxAttempts` times (it keeps killing or hanging its worker) goes `dead` too.
@@ -90,8 +91,11 @@ export class SqliteJobQueue implements TransactionalJobQueue {
   readonly #running = new Map<JobName, number>();
   #limits = new Map<JobName, number>();
   #handlers: JobHandlers | undefined;
+  /** Which free job name the next claim tries first. */
+  #rotation = 0;
   #loop: Promise<void> | undefined;
   #closing = false;
+  #closed: Promise<void> | undefined;
   #wakePending = false;
   #wakeWaiter: (() => void) | undefined;
 
@@ -150,11 +154,12 @@ export class SqliteJobQueue implements TransactionalJobQueue {
     this.#loop = this.#run();
   }
 
-  async close(graceMs = 30_000): Promise<void> {
-    if (this.#closing) {
-      await this.#loop;
-      return;
-    }
+  close(graceMs = 30_000): Promise<void> {
+    this.#closed ??= this.#close(graceMs);
+    return this.#closed;
+  }
+
+  async #close(graceMs: number): Promise<void> {
     this.#closing = true;
     this.wake();
     await this.#loop;
@@ -181,7 +186,8 @@ export class SqliteJobQueue implements TransactionalJobQueue {
   }
 
   async list(filter: { readonly state?: JobState; readonly name?: JobName; readonly limit?: number }): Promise<readonly JobRecord[]> {
-    const limit = Math.min(Math.max(1, Math.trunc(filter.limit ?? 100)), MAX_LIST_LIMIT);
+    const requested = filter.limit ?? 100;
+    const limit = Number.isFinite(requested) ? Math.min(Math.max(1, Math.trunc(requested)), MAX_LIST_LIMIT) : 100;
     let query = this.#db.selectFrom('jobs').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.name !== undefined) query = query.where('name', '=', filter.name);
@@ -296,18 +302,35 @@ export class SqliteJobQueue implements TransactionalJobQueue {
     });
   }
 
-  /** Expired leases first (their workers died), then the best due job. */
+  /**
+   * Expired leases first (their workers died), then the best due job of one free name, trying names in
+   * rotation so a busy name cannot starve the others. States are SQL literals: a bound parameter cannot prove
+   * the WHERE of the partial indexes jobs_lease_idx and jobs_due_by_name_idx, and without them every claim
+   * would sort the whole backlog.
+   */
   async #claim(names: readonly JobName[]): Promise<JobRow | undefined> {
     const now = Date.now();
-    // The claim must match the partial indexes jobs_due_idx and jobs_lease_idx, or each claim sorts the whole
-    // backlog: states are literals (a bound parameter cannot prove the index's WHERE), and names are filtered
-    // only when some are at their limit (a name filter tempts the planner into jobs_name_state_idx).
-    const byName = names.length < JOB_NAMES.length;
-    const named = (eb: ExpressionBuilder<Schema, 'jobs'>, rest: Expression<SqlBool>[]) => eb.and(byName ? [eb('name', 'in', names), ...rest] : rest);
-    return (
-      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', '=', sql.lit('running')), eb('lease_until', '<', now)]), 'lease_until', 'asc')) ??
-      (await this.#claimFirst(now, (eb) => named(eb, [eb('state', 'in', WAITING.map((state) => sql.lit(state))), eb('run_at', '<=', now)]), 'priority', 'desc'))
+    const expired = await this.#claimFirst(
+      now,
+      (eb) => eb.and([eb('name', 'in', names), eb('state', '=', sql.lit('running')), eb('lease_until', '<', now)]),
+      'lease_until',
+      'asc',
     );
+    if (expired !== undefined) return expired;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(this.#rotation + i) % names.length]!;
+      const due = await this.#claimFirst(
+        now,
+        (eb) => eb.and([eb('name', '=', name), eb('state', 'in', WAITING.map((state) => sql.lit(state))), eb('run_at', '<=', now)]),
+        'priority',
+        'desc',
+      );
+      if (due !== undefined) {
+        this.#rotation = (this.#rotation + i + 1) % JOB_NAMES.length;
+        return due;
+      }
+    }
+    return undefined;
   }
 
   /**

@@ -19,7 +19,11 @@ export interface SampleSource {
   /** Recorded in sample_sources and as the analysis-result name of the source's report. */
   readonly name: string;
   accepts(ref: SampleRef): boolean;
-  lookup(ref: SampleRef, signal: AbortSignal): Promise<SourceLookup>;
+  /**
+   * `known.report`: this source's report from an earlier attempt (the download had to wait for quota); the
+   * source may skip asking for it again and go straight to the download.
+   */
+  lookup(ref: SampleRef, signal: AbortSignal, known?: { readonly report?: SourceReport }): Promise<SourceLookup>;
   /** A cheap authenticated request for `malpipe sources test`; resolves with a short description. */
   test(signal: AbortSignal): Promise<string>;
 }
@@ -49,6 +53,8 @@ export type SourceLookup =
 /** A source's account of a sample, in a shape common to every source plus the raw attributes. */
 export interface SourceReport {
   readonly sha256: string;
+  readonly md5: string | null;
+  readonly sha1: string | null;
   readonly names: readonly string[];
   readonly tags: readonly string[];
   /** ISO-8601 UTC, when the source first saw the sample. */

@@ -3,16 +3,18 @@ import type { z } from 'zod';
 
 /**
  * Gates every request a source sends to an API with a per-key budget (see fetcher/rate-limiter.ts).
- * `acquire` throws UPSTREAM_QUOTA_EXCEEDED (with `details.retryAt`) when the budget is spent; `exhausted`
- * tells the budget the upstream itself said "quota exceeded", so every process holds back until `untilMs`.
+ * `run` sends one request within the budget, or throws UPSTREAM_QUOTA_EXCEEDED (with `details.retryAt`)
+ * when it is spent; the request counts from when it completes, since that is the latest the upstream can
+ * have seen it. `exhausted` tells the budget the upstream itself said "quota exceeded", so every process
+ * holds back until `untilMs`.
  */
 export interface RequestBudget {
-  acquire(): Promise<void>;
+  run<T>(request: () => Promise<T>): Promise<T>;
   exhausted(untilMs: number): Promise<void>;
 }
 
 export const UNLIMITED_BUDGET: RequestBudget = {
-  acquire: () => Promise.resolve(),
+  run: (request) => request(),
   exhausted: () => Promise.resolve(),
 };
 

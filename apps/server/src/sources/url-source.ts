@@ -15,6 +15,8 @@ import type { SampleRef, SampleSource, SourceLookup } from './sample-source.js';
 export interface UrlSourceOptions {
   /** Allow private and loopback addresses (a lab network, or tests on 127.0.0.1). Default false. */
   readonly allowPrivate?: boolean;
+  /** Private networks allowed one by one, as CIDR (`10.20.0.0/16`, `127.0.0.1/32`); everything else stays refused. */
+  readonly allowedNetworks?: readonly string[];
   readonly timeoutMs?: number;
   readonly maxBytes?: number;
   readonly maxRedirects?: number;
@@ -74,6 +76,7 @@ export function isPrivateAddress(address: string): boolean {
 export class UrlSource implements SampleSource {
   readonly name = 'url';
   readonly #allowPrivate: boolean;
+  readonly #allowed = new BlockList();
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #maxRedirects: number;
@@ -83,6 +86,19 @@ export class UrlSource implements SampleSource {
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.#maxRedirects = options.maxRedirects ?? 5;
+    for (const network of options.allowedNetworks ?? []) {
+      const [address = '', prefix] = network.split('/');
+      const family = isIP(address);
+      if (family === 0) throw new AppError('CONFIG_INVALID', `allowed network "${network}" is not an IP address or CIDR`);
+      const type = family === 4 ? 'ipv4' : 'ipv6';
+      this.#allowed.addSubnet(address, prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix), type);
+    }
+  }
+
+  /** True when a connection to `address` is refused. */
+  isRefused(address: string): boolean {
+    if (this.#allowPrivate || !isPrivateAddress(address)) return false;
+    return !this.#allowed.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
   }
 
   accepts(ref: SampleRef): boolean {
@@ -130,15 +146,15 @@ export class UrlSource implements SampleSource {
 
   #request(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) !== 0 && !this.#allowPrivate && isPrivateAddress(host)) {
+    if (isIP(host) !== 0 && this.isRefused(host)) {
       return Promise.reject(new AppError('URL_FORBIDDEN', `${redact(url)}: ${host} is a private or reserved address`));
     }
-    const allowPrivate = this.#allowPrivate;
+    const isRefused = (address: string): boolean => this.isRefused(address);
     // Resolve, check every address, and connect to the one checked: the socket never sees another answer.
     const lookup: LookupFunction = (hostname, options, callback) => {
       dnsLookup(hostname, { all: true, verbatim: true }).then(
         (addresses) => {
-          const refused = allowPrivate ? undefined : addresses.find((a) => isPrivateAddress(a.address));
+          const refused = addresses.find((a) => isRefused(a.address));
           const first = addresses[0];
           if (refused !== undefined) {
             callback(new AppError('URL_FORBIDDEN', `${hostname} resolves to ${refused.address}, a private or reserved address`), '', 4);

@@ -209,11 +209,13 @@ export class VirusTotalClient {
    * redirects are followed by hand so the API key is only ever sent to the API's own origin.
    */
   async downloadFile(id: string, signal?: AbortSignal): Promise<Uint8Array> {
-    await this.#budget.acquire();
     let url = new URL(`${this.#base}/files/${encodeURIComponent(id)}/download`);
     const requestSignal = deadline(signal, this.#timeoutMs);
     for (let hop = 0; hop <= 5; hop++) {
-      const response = await this.#send(url, { method: 'GET', redirect: 'manual', signal: requestSignal }, `download ${id}`);
+      const init: RequestInit = { method: 'GET', redirect: 'manual', signal: requestSignal };
+      const target = url;
+      // Only the API request spends quota; following the redirect to storage does not.
+      const response = hop === 0 ? await this.#budget.run(() => this.#send(target, init, `download ${id}`)) : await this.#send(target, init, `download ${id}`);
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
         const location = response.headers.get('location');
@@ -288,14 +290,13 @@ export class VirusTotalClient {
   }
 
   async #json<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, signal: AbortSignal | undefined, body?: unknown): Promise<z.infer<S>> {
-    await this.#budget.acquire();
     const what = `virustotal ${method} ${path.split('?')[0] ?? path}`;
     const init: RequestInit = { method, redirect: 'error', signal: deadline(signal, this.#timeoutMs) };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { 'content-type': 'application/json' };
     }
-    const response = await this.#send(new URL(`${this.#base}${path}`), init, what);
+    const response = await this.#budget.run(() => this.#send(new URL(`${this.#base}${path}`), init, what));
     if (!response.ok) await this.#throwError(response);
     let bytes: Uint8Array;
     try {

@@ -18,19 +18,20 @@ export class VirusTotalSource implements SampleSource {
     return ref.hash !== undefined;
   }
 
-  async lookup(ref: SampleRef, signal: AbortSignal): Promise<SourceLookup> {
+  async lookup(ref: SampleRef, signal: AbortSignal, known?: { readonly report?: SourceReport }): Promise<SourceLookup> {
     if (ref.hash === undefined) throw new AppError('UNSUPPORTED_INPUT', 'virustotal looks samples up by hash only');
-    let file: VtFile;
-    try {
-      file = await this.#client.getFile(ref.hash, signal);
-    } catch (error) {
-      if (isVirusTotalError(error, 'NotFoundError')) return { status: 'not-found' };
-      throw error;
+    let report = known?.report;
+    if (report === undefined) {
+      try {
+        report = toSourceReport(await this.#client.getFile(ref.hash, signal));
+      } catch (error) {
+        if (isVirusTotalError(error, 'NotFoundError')) return { status: 'not-found' };
+        throw error;
+      }
     }
-    const report = toSourceReport(file);
     try {
-      const bytes = await this.#client.downloadFile(file.attributes.sha256, signal);
-      return { status: 'found', sha256: report.sha256, report, file: { bytes, fileName: preferredName(file), tags: report.tags }, fileError: null };
+      const bytes = await this.#client.downloadFile(report.sha256, signal);
+      return { status: 'found', sha256: report.sha256, report, file: { bytes, fileName: report.names[0] ?? null, tags: report.tags }, fileError: null };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       return { status: 'found', sha256: report.sha256, report, file: null, fileError: error };
@@ -44,10 +45,6 @@ export class VirusTotalSource implements SampleSource {
   }
 }
 
-function preferredName(file: VtFile): string | null {
-  return file.attributes.meaningful_name ?? file.attributes.names[0] ?? null;
-}
-
 /** Detections, names, first submission and tags, plus the raw attributes minus the bulky per-engine table. */
 export function toSourceReport(file: VtFile): SourceReport {
   const a = file.attributes;
@@ -57,17 +54,18 @@ export function toSourceReport(file: VtFile): SourceReport {
     if ((result.category === 'malicious' || result.category === 'suspicious') && typeof result.result === 'string') verdicts[engine] = result.result;
   }
   const total = stats === undefined ? 0 : Object.values(stats).reduce((sum, n) => sum + n, 0);
+  const names = a.meaningful_name === undefined ? a.names : [a.meaningful_name, ...a.names.filter((n) => n !== a.meaningful_name)];
   return {
     sha256: a.sha256,
-    names: a.names.slice(0, 100),
+    md5: a.md5 ?? null,
+    sha1: a.sha1 ?? null,
+    names: names.slice(0, 100),
     tags: a.tags,
     firstSeen: a.first_submission_date === undefined ? null : new Date(a.first_submission_date * 1000).toISOString(),
     detections: stats === undefined ? null : { malicious: stats['malicious'] ?? 0, total },
     verdicts,
     signature: a.popular_threat_classification?.suggested_threat_label ?? null,
     raw: {
-      md5: a.md5,
-      sha1: a.sha1,
       size: a.size,
       type_description: a.type_description,
       meaningful_name: a.meaningful_name,

@@ -1,4 +1,5 @@
 import type { AnalysisStatus } from '@malpipe/api-client';
+import { isLive } from '../analyses/analysis-state.js';
 import { StateBadge } from '../components/badges.js';
 import { ErrorBox } from '../components/error-box.js';
 import { Facts, Section } from '../components/section.js';
@@ -8,11 +9,6 @@ import { Link } from '../routing/router.js';
 import { paths } from '../routing/routes.js';
 
 const LIVE_REFRESH_MS = 1500;
-
-function isLive(a: AnalysisStatus): boolean {
-  const active = (state: string): boolean => state === 'queued' || state === 'running';
-  return active(a.state) || a.children.some((c) => active(c.state));
-}
 
 export function AnalysisPage({ id }: { readonly id: string }) {
   const status = useResource<AnalysisStatus>(`analysis:${id}`, (api) => api.getAnalysis(id), {

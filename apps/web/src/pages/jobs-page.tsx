@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { JOB_STATES, type Job } from '@malpipe/api-client';
+import { analysisIdOf } from '../analyses/analysis-state.js';
 import { useSession } from '../auth/session.js';
 import { StateBadge } from '../components/badges.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -13,13 +14,6 @@ type JobState = (typeof JOB_STATES)[number];
 
 function isJobState(value: string | null): value is JobState {
   return value !== null && (JOB_STATES as readonly string[]).includes(value);
-}
-
-/** The analysis a job works on, when its payload names one (`{ analysisId }`). */
-export function analysisIdOf(payload: unknown): string | null {
-  if (typeof payload !== 'object' || payload === null || !('analysisId' in payload)) return null;
-  const id: unknown = payload.analysisId;
-  return typeof id === 'string' && id !== '' ? id : null;
 }
 
 function GoToAnalysis() {

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { AnalysisSummary, SampleReport } from '@malpipe/api-client';
+import { isActive } from '../analyses/analysis-state.js';
 import { useSession } from '../auth/session.js';
 import { AnalyzerResultView } from '../analyzer-views/analyzer-result-view.js';
 import { StateBadge, TagList, searchLink } from '../components/badges.js';
@@ -14,10 +15,6 @@ import { paths } from '../routing/routes.js';
 
 /** Refresh period while an analysis of the sample is queued or running. */
 const LIVE_REFRESH_MS = 2000;
-
-export function isActive(analysis: Pick<AnalysisSummary, 'state'>): boolean {
-  return analysis.state === 'queued' || analysis.state === 'running';
-}
 
 function saveBytes(bytes: Uint8Array, fileName: string): void {
   const url = URL.createObjectURL(new Blob([new Uint8Array(bytes)], { type: 'application/zip' }));

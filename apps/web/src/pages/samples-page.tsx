@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { SampleSummary, SearchResponse } from '@malpipe/api-client';
 import { TagList } from '../components/badges.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -76,6 +76,21 @@ export function SamplesPage() {
     setText(formatSearchInput(parseSearchParams(queryKey)));
   }, [queryKey]);
 
+  // `/` focuses the search box, as on most code and log search pages.
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent): void => {
+      const target = event.target as HTMLElement | null;
+      const typing = target !== null && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+      if (event.key === '/' && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        event.preventDefault();
+        input.current?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   const results = useResource<SearchResponse>(`search?${queryKey}`, (api) => api.search(toApiQuery(state)));
 
   const submit = (event: FormEvent): void => {
@@ -99,10 +114,11 @@ export function SamplesPage() {
     <div className="page samples-page">
       <form className="search-bar" onSubmit={submit} role="search">
         <input
+          ref={input}
           type="search"
           className="search-input"
           aria-label="Search samples"
-          placeholder="Hash, file name, type, tag, YARA rule or IoC — filters: tag:x type:pe32 yara:Rule ioc:evil.com name:a.exe from:2026-01-01"
+          placeholder="Search (/): hash, file name, type, tag, YARA rule or IoC; filters: tag:x type:pe32 yara:Rule ioc:evil.com name:a.exe from:2026-01-01"
           value={text}
           onChange={(event) => setText(event.target.value)}
         />

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '@malpipe/api-client';
 import { useSessionContext } from '../auth/session.js';
-import { describeError } from '../components/error-box.js';
+import { describeError } from '../components/describe-error.js';
 import { navigate, useLocation } from '../routing/router.js';
 import { safeNextPath } from '../routing/routes.js';
 

@@ -1,5 +1,6 @@
 import { useState, type DragEvent, type FormEvent } from 'react';
 import type { AnalysisStatus, SubmittedSample } from '@malpipe/api-client';
+import { isLive } from '../analyses/analysis-state.js';
 import { useSession } from '../auth/session.js';
 import { StateBadge } from '../components/badges.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -7,13 +8,14 @@ import { useResource } from '../data/use-resource.js';
 import { formatBytes, shortHash } from '../format/format.js';
 import { Link } from '../routing/router.js';
 import { paths } from '../routing/routes.js';
+import { HashSubmitForm } from '../upload/hash-submit-form.js';
 import { parseTagInput, parsePasswordInput } from '../upload/upload-input.js';
 
 const LIVE_REFRESH_MS = 2000;
 
 function AnalysisState({ id }: { readonly id: string }) {
   const status = useResource<AnalysisStatus>(`analysis:${id}`, (api) => api.getAnalysis(id), {
-    pollMs: (a) => (a.state === 'queued' || a.state === 'running' || a.children.some((c) => c.state === 'queued' || c.state === 'running') ? LIVE_REFRESH_MS : null),
+    pollMs: (a) => (isLive(a) ? LIVE_REFRESH_MS : null),
   });
   if (status.data === null) return status.error === null ? <span className="muted">…</span> : <span className="warn">unknown</span>;
   const a = status.data;
@@ -131,7 +133,7 @@ export function UploadPage() {
             <textarea
               id="passwords"
               rows={2}
-              placeholder={'one per line, tried in order (the server also tries “infected”)'}
+              placeholder={'one per line, tried in order; leave empty for the server defaults (usually “infected”)'}
               value={passwords}
               onChange={(event) => setPasswords(event.target.value)}
             />
@@ -182,6 +184,8 @@ export function UploadPage() {
           </table>
         </>
       )}
+      <h2 className="spaced">Submit hashes</h2>
+      <HashSubmitForm />
     </div>
   );
 }

@@ -20,7 +20,10 @@ let cached: Location | null = null;
 function snapshot(): Location {
   const { pathname, search } = window.location;
   const state: unknown = window.history.state;
-  if (cached === null || cached.pathname !== pathname || cached.search !== search || cached.state !== state) {
+  // useSyncExternalStore needs a stable snapshot: a browser may hand out a fresh copy of history.state on
+  // each read, so equal small states count as unchanged.
+  const sameState = cached !== null && (cached.state === state || JSON.stringify(cached.state) === JSON.stringify(state));
+  if (cached === null || cached.pathname !== pathname || cached.search !== search || !sameState) {
     cached = { pathname, search, state };
   }
   return cached;

@@ -1,5 +1,5 @@
 import type { BeaconConfig, ParseIssue } from './beacon-config.js';
-import { findConfigCandidates, xorBlock } from './find-config-blocks.js';
+import { scanBeaconStructures, xorBlock } from './find-config-blocks.js';
 import { assessRecords, buildBeaconConfig, findRuntimeTableOffsets, runtimeConfig } from './parse-beacon-configs.js';
 import { CONFIG_BLOCK_SIZE, parseSettingRecords } from './parse-setting-records.js';
 import type { ReadVirtual } from './runtime-table.js';
@@ -46,7 +46,9 @@ export function createBeaconScanner(options: BeaconScannerOptions = {}): BeaconS
   function scan(buf: Uint8Array, base: number, from: number, to: number): BeaconConfig[] {
     const out: BeaconConfig[] = [];
     if (to <= from || found >= maxConfigs) return out;
-    for (const c of findConfigCandidates(buf, from, to, keys)) {
+    const runtime = options.runtimeTables !== false;
+    const hits = scanBeaconStructures(buf, from, to, keys, runtime);
+    for (const c of hits.configs) {
       const block = xorBlock(buf, c.offset, CONFIG_BLOCK_SIZE, c.xorKey);
       const parsed = parseSettingRecords(block);
       const rejection = assessRecords(parsed.records);
@@ -59,8 +61,8 @@ export function createBeaconScanner(options: BeaconScannerOptions = {}): BeaconS
       );
       if (++found >= maxConfigs) return out;
     }
-    if (options.runtimeTables !== false) {
-      for (const hit of findRuntimeTableOffsets(buf, from, to)) {
+    if (runtime) {
+      for (const hit of findRuntimeTableOffsets(buf, from, to, hits.ones)) {
         const config = runtimeConfig(buf, hit.offset, hit.arch, [], options.readVirtual);
         out.push({ ...config, offset: base + hit.offset, inputOffset: base + hit.offset });
         if (++found >= maxConfigs) return out;

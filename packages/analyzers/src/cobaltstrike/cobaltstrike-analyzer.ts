@@ -1,5 +1,5 @@
 import type { Indicator } from '@malpipe/core';
-import type { Analyzer, AnalyzerOutput } from '../analyzer.js';
+import type { Analyzer, AnalyzerOutput, ChildSample } from '../analyzer.js';
 import type { BeaconConfig, ParseIssue } from './beacon-config.js';
 import { parseBeaconConfigs, type FoundStager } from './parse-beacon-configs.js';
 
@@ -81,6 +81,18 @@ export const cobaltStrikeAnalyzer: Analyzer<CobaltStrikeResult> = {
     const warnings = result.errors.length > 0 && result.configs.length === 0 && result.beaconDetected
       ? ['beacon detected, config format unknown or damaged']
       : [];
+    // Decoded stages and loader payloads become samples of their own (PE, YARA...), within the limits.
+    const children: ChildSample[] = [];
+    let childBytes = 0;
+    if (facts.depth < context.limits.maxDepth) {
+      for (const layer of result.decoded) {
+        if (children.length >= context.limits.maxChildren || layer.bytes.length > context.limits.maxChildBytes) continue;
+        if (childBytes + layer.bytes.length > context.limits.maxTotalExtractedBytes) break;
+        childBytes += layer.bytes.length;
+        const step = layer.containers.at(-1);
+        children.push({ bytes: layer.bytes, name: null, relation: 'decoded', detail: step ? `cobaltstrike ${step.kind} at offset ${step.offset}` : 'cobaltstrike' });
+      }
+    }
     return Promise.resolve({
       result: {
         beaconDetected: result.beaconDetected,
@@ -91,6 +103,7 @@ export const cobaltStrikeAnalyzer: Analyzer<CobaltStrikeResult> = {
       indicators,
       tags: [...new Set(tags)],
       warnings,
+      children,
     });
   },
 };

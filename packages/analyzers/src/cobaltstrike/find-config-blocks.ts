@@ -33,10 +33,78 @@ export interface ConfigCandidate {
   readonly xorKey: number;
 }
 
+export interface StructureHits {
+  readonly configs: ConfigCandidate[];
+  /** Aligned positions q holding a u32 of value 1: where a runtime array's entry-1 type field may sit. */
+  readonly ones: number[];
+}
+
+/** Cap on u32-1 probes kept per call: small-integer memory is full of them; callers test them right away. */
+export const MAX_ONE_PROBES = 1 << 16;
+
 /**
- * Candidate block offsets whose start lies in [from, to). `keys` restricts the XOR keys accepted (null = all 256).
- * Bounded by `maxCandidates`, so a file full of the pattern cannot make the caller parse forever.
+ * One pass over [from, to) that finds config block candidates and, when `ones` is set, aligned u32 1 values (the
+ * probe for runtime arrays). Buffers aligned to 4 are read a word at a time: `w ^ (w >>> 8)` puts b[q] ^ b[q+1]
+ * in the low byte, and a word of 1 has that difference too, so one compare per word filters both searches; four
+ * words share one branch. Bounded by `maxCandidates`, so a file full of the pattern cannot make callers parse forever.
  */
+export function scanBeaconStructures(
+  b: Uint8Array,
+  from = 0,
+  to = b.length,
+  keys: ReadonlySet<number> | null = null,
+  ones = false,
+  maxCandidates = 4096,
+): StructureHits {
+  const configs: ConfigCandidate[] = [];
+  const oneHits: number[] = [];
+  const start = Math.max(0, from);
+  const stop = Math.min(to, b.length - CONFIG_PATTERN_LENGTH + 1);
+  const onesStop = Math.min(to + 16, b.length - 4);
+  // The probe q walks 4-aligned positions (relative to the buffer); candidates p in [q-3, q] are checked on a hit.
+  const qStart = start + 3 - ((start + 3) % 4);
+  const qStop = Math.min(b.length, Math.max(stop + 3, ones ? onesStop : 0));
+  let lastFound = -1;
+  let full = false;
+  const probe = (q: number): void => {
+    if (((b[q] as number) ^ (b[q + 1] ?? 0)) !== 1) return;
+    for (let p = q - 3; p <= q; p++) {
+      if (p < start || p >= stop || p <= lastFound || !isConfigPatternAt(b, p)) continue;
+      const key = b[p] as number;
+      if (keys !== null && !keys.has(key)) continue;
+      configs.push({ offset: p, xorKey: key });
+      lastFound = p;
+      if (configs.length >= maxCandidates) full = true;
+    }
+    if (ones && q < onesStop && b[q] === 1 && b[q + 1] === 0 && b[q + 2] === 0 && b[q + 3] === 0 && oneHits.length < MAX_ONE_PROBES) oneHits.push(q);
+  };
+  let q = qStart;
+  if (b.byteOffset % 4 === 0 && qStart % 4 === 0) {
+    const words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    const wEnd = Math.min(words.length, qStop >>> 2);
+    let i = qStart >>> 2;
+    for (; i + 4 <= wEnd && !full; i += 4) {
+      const w0 = words[i] as number;
+      const w1 = words[i + 1] as number;
+      const w2 = words[i + 2] as number;
+      const w3 = words[i + 3] as number;
+      if (
+        ((w0 ^ (w0 >>> 8)) & 0xff) !== 1 &&
+        ((w1 ^ (w1 >>> 8)) & 0xff) !== 1 &&
+        ((w2 ^ (w2 >>> 8)) & 0xff) !== 1 &&
+        ((w3 ^ (w3 >>> 8)) & 0xff) !== 1
+      ) {
+        continue;
+      }
+      for (let j = 0; j < 4; j++) probe((i + j) << 2);
+    }
+    q = i << 2;
+  }
+  for (; q < qStop && !full; q += 4) probe(q);
+  return { configs, ones: oneHits };
+}
+
+/** Config block candidates whose start lies in [from, to); `keys` restricts the XOR keys (null = all 256). */
 export function findConfigCandidates(
   b: Uint8Array,
   from = 0,
@@ -44,26 +112,7 @@ export function findConfigCandidates(
   keys: ReadonlySet<number> | null = null,
   maxCandidates = 4096,
 ): ConfigCandidate[] {
-  const out: ConfigCandidate[] = [];
-  const start = Math.max(0, from);
-  const stop = Math.min(to, b.length - CONFIG_PATTERN_LENGTH + 1);
-  if (stop <= start) return out;
-  // Align the probe to 4 from `start - 3` so candidates p in [start, start+3] are seen as well.
-  let q = start + 3 - ((start + 3) % 4);
-  let lastFound = -1;
-  for (; q < stop + 3; q += 4) {
-    if (((b[q] as number) ^ (b[q + 1] as number)) !== 1) continue;
-    for (let p = q - 3; p <= q; p++) {
-      if (p < start || p >= stop || p <= lastFound) continue;
-      if (!isConfigPatternAt(b, p)) continue;
-      const key = b[p] as number;
-      if (keys !== null && !keys.has(key)) continue;
-      out.push({ offset: p, xorKey: key });
-      lastFound = p;
-      if (out.length >= maxCandidates) return out;
-    }
-  }
-  return out;
+  return scanBeaconStructures(b, from, to, keys, false, maxCandidates).configs;
 }
 
 /**

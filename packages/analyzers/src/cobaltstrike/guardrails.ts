@@ -98,11 +98,13 @@ export function unmaskGuardrails(b: Uint8Array, guardOffset: number): UnmaskedGu
  * the first whose unmasked block matches the checksum (or, without option 9, starts like a config).
  */
 function recoverEnvironmentKey(masked: Uint8Array, checksum: number | null): { key: Uint8Array; block: Uint8Array; verified: boolean } | null {
-  const known = [0, 1, 0, 1, 0];
-  const prefix = known.map((p, i) => (masked[i] as number) ^ p);
+  // Plain bytes every block starts with: record 1 (`00 01 00 01 00 ?? 00 ??`, protocol < 256) and record 2's
+  // header (`00 02 00 01 00 02`). A candidate key must reproduce them before the full unmask is tried.
+  const known: readonly (readonly [number, number])[] = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 0], [6, 0], [8, 0], [9, 2], [10, 0], [11, 1], [12, 0], [13, 2]];
+  const prefix = [0, 1, 0, 1, 0].map((p, i) => (masked[i] as number) ^ p);
   const accept = (key: Uint8Array): { key: Uint8Array; block: Uint8Array; verified: boolean } | null => {
     const n = key.length;
-    for (let i = 0; i < prefix.length; i++) if (key[i % n] !== prefix[i]) return null;
+    for (const [i, plain] of known) if (((masked[i] as number) ^ (key[i % n] as number)) !== plain) return null;
     const block = new Uint8Array(masked.length);
     for (let i = 0; i < masked.length; i++) block[i] = (masked[i] as number) ^ (key[i % n] as number);
     if (checksum !== null) return guardrailChecksum(block) + 1 === checksum ? { key, block, verified: true } : null;

@@ -1,7 +1,7 @@
 import type { BeaconConfig, ContainerStep, DecodedSetting, ParseIssue, PeInfo, SettingRecord } from './beacon-config.js';
 import { findArtifactKitPayloads } from './artifact-kit.js';
 import { decodeSettings } from './decode-settings.js';
-import { DEFAULT_XOR_KEYS, findConfigCandidates, rankConfigCandidates, xorBlock, type ConfigCandidate } from './find-config-blocks.js';
+import { DEFAULT_XOR_KEYS, rankConfigCandidates, scanBeaconStructures, xorBlock, type ConfigCandidate } from './find-config-blocks.js';
 import { findGuardOffsets, unmaskGuardrails } from './guardrails.js';
 import { CONFIG_BLOCK_SIZE, parseSettingRecords, recordNumber } from './parse-setting-records.js';
 import { findPeStart, readPeInfo } from './pe-info.js';
@@ -34,8 +34,16 @@ export interface FoundStager extends StagerInfo {
   readonly containers: readonly ContainerStep[];
 }
 
+/** A buffer decoded from a container (XorEncoded stage, ArtifactKit payload): a child sample for the pipeline. */
+export interface DecodedLayer {
+  readonly containers: readonly ContainerStep[];
+  readonly bytes: Uint8Array;
+}
+
 export interface BeaconParseResult {
   readonly configs: BeaconConfig[];
+  /** Decoded stages and payloads, outermost first (not JSON: raw bytes). */
+  readonly decoded: DecodedLayer[];
   readonly stagers: FoundStager[];
   /** Problems with candidate blocks and containers: truncated, inconsistent, undecodable. */
   readonly errors: ParseIssue[];
@@ -44,6 +52,7 @@ export interface BeaconParseResult {
 }
 
 const MAX_DEPTH = 3;
+const SCAN_WINDOW = 16 * 1024 * 1024;
 const MAX_ERRORS = 64;
 const MAX_SECONDARY_SCAN = 64 * 1024 * 1024;
 const MIN_RECORDS = 4;
@@ -161,12 +170,15 @@ function tryCandidate(layer: Layer, candidate: ConfigCandidate, pe: () => PeInfo
   );
 }
 
-/** Scans one buffer for runtime settings arrays (x86 8-byte and x64 16-byte entries), aligned to 4. */
-export function findRuntimeTableOffsets(b: Uint8Array, from: number, to: number, max = 16): { offset: number; arch: RuntimeArch }[] {
+/**
+ * Runtime settings arrays (x86 8-byte and x64 16-byte entries) at [from, to), given the aligned positions of u32 1
+ * values found by `scanBeaconStructures` (entry 1's type field sits 8 or 16 bytes after the array start).
+ */
+export function findRuntimeTableOffsets(b: Uint8Array, from: number, to: number, ones?: readonly number[], max = 16): { offset: number; arch: RuntimeArch }[] {
+  const probes = ones ?? scanBeaconStructures(b, from, to, null, true).ones;
   const hits: { offset: number; arch: RuntimeArch }[] = [];
-  const stop = Math.min(to + 16, b.length - 4);
-  for (let q = Math.max(0, from + 8 - (from % 4)); q < stop && hits.length < max; q += 4) {
-    if (b[q] !== 1 || b[q + 1] !== 0 || b[q + 2] !== 0 || b[q + 3] !== 0) continue;
+  for (const q of probes) {
+    if (hits.length >= max) break;
     if (q - 8 >= from && q - 8 < to && isRuntimeTableAt(b, q - 8, 'x86')) hits.push({ offset: q - 8, arch: 'x86' });
     else if (q - 16 >= from && q - 16 < to && isRuntimeTableAt(b, q - 16, 'x64')) hits.push({ offset: q - 16, arch: 'x64' });
   }
@@ -204,7 +216,15 @@ function scanLayer(layer: Layer, scan: LayerScan, options: ParseBeaconOptions, k
   let eicarCache: boolean | undefined;
   const eicar = (): boolean => (eicarCache === undefined ? (eicarCache = hasEicar(b)) : eicarCache);
   const before = out.configs.length;
-  const candidates = rankConfigCandidates(b, findConfigCandidates(b, 0, b.length, keys));
+  const runtime = options.runtimeTables !== false && scan.runtime;
+  // Windows keep the u32-1 probe list of a huge memory image bounded (see MAX_ONE_PROBES).
+  const hits: { configs: ConfigCandidate[]; tables: { offset: number; arch: RuntimeArch }[] } = { configs: [], tables: [] };
+  for (let from = 0; from < b.length && hits.configs.length < 4096; from += SCAN_WINDOW) {
+    const window = scanBeaconStructures(b, from, Math.min(b.length, from + SCAN_WINDOW), keys, runtime, 4096 - hits.configs.length);
+    hits.configs.push(...window.configs);
+    if (runtime) hits.tables.push(...findRuntimeTableOffsets(b, from, from + SCAN_WINDOW, window.ones));
+  }
+  const candidates = rankConfigCandidates(b, hits.configs);
   const taken: { start: number; end: number }[] = [];
   for (const candidate of candidates) {
     if (out.full) return;
@@ -240,10 +260,10 @@ function scanLayer(layer: Layer, scan: LayerScan, options: ParseBeaconOptions, k
     }
   }
   if (options.runtimeTables !== false && scan.runtime) {
-    for (const hit of findRuntimeTableOffsets(b, 0, b.length)) {
+    for (const table of hits.tables) {
       if (out.full) return;
       out.beaconDetected = true;
-      out.configs.push(runtimeConfig(b, hit.offset, hit.arch, layer.containers, options.readVirtual));
+      out.configs.push(runtimeConfig(b, table.offset, table.arch, layer.containers, options.readVirtual));
     }
   }
 }
@@ -261,9 +281,11 @@ export function parseBeaconConfigs(bytes: Uint8Array, options: ParseBeaconOption
   const out = new ConfigCollector(options.maxConfigs ?? 64);
   const keys = options.xorKeys ? new Set(options.xorKeys) : null;
   const queue: { layer: Layer; depth: number }[] = [{ layer: { buffer: bytes, containers: [] }, depth: 0 }];
+  const decoded: DecodedLayer[] = [];
   while (queue.length > 0 && !out.full) {
     const { layer, depth } = queue.shift() as { layer: Layer; depth: number };
     const b = layer.buffer;
+    if (depth > 0) decoded.push({ containers: layer.containers, bytes: b });
     const sleeve = options.containers === false || depth >= MAX_DEPTH ? null : decodeSleeve(b, options.sleeveSearchRange ?? SLEEVE_SEARCH_RANGE);
     const peStart = b.length <= MAX_SECONDARY_SCAN ? findPeStart(b, 1024) : -1;
     const before = out.configs.length;
@@ -310,7 +332,7 @@ export function parseBeaconConfigs(bytes: Uint8Array, options: ParseBeaconOption
       }
     }
   }
-  return { configs: out.configs, stagers: out.stagers, errors: out.errors, beaconDetected: out.beaconDetected };
+  return { configs: out.configs, decoded, stagers: out.stagers, errors: out.errors, beaconDetected: out.beaconDetected };
 }
 
 export { DEFAULT_XOR_KEYS };

@@ -18,6 +18,15 @@ export interface SleeveStage {
   readonly peOffset: number;
 }
 
+/** The x86 (`FC E8`) or x64 (`FC 48 83 E4 F0`) XorEncode stub within the first 64 bytes (after a stray prefix). */
+function hasStub(b: Uint8Array): boolean {
+  for (let i = 0; i < Math.min(64, b.length - 5); i++) {
+    if (b[i] !== 0xfc) continue;
+    if (b[i + 1] === 0xe8 || (b[i + 1] === 0x48 && b[i + 2] === 0x83 && b[i + 3] === 0xe4 && b[i + 4] === 0xf0)) return true;
+  }
+  return false;
+}
+
 function u32le(b: Uint8Array, o: number): number {
   return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
 }
@@ -30,9 +39,11 @@ export function findSleeveCandidates(bytes: Uint8Array, searchRange = SLEEVE_SEA
   const limit = Math.min(searchRange, bytes.length - 8);
   const exact: number[] = [];
   const afterMarker: number[] = [];
+  // `FF FF FF` is everywhere in code; it is a nonce marker only behind a decoder stub near the start.
+  const stub = hasStub(bytes);
   for (let i = 0; i < limit; i++) {
     if (((u32le(bytes, i) ^ u32le(bytes, i + 4)) >>> 0) + i + 8 === bytes.length) exact.push(i);
-    if (i >= 3 && bytes[i - 1] === 0xff && bytes[i - 2] === 0xff && bytes[i - 3] === 0xff) afterMarker.push(i);
+    if (stub && i >= 3 && bytes[i - 1] === 0xff && bytes[i - 2] === 0xff && bytes[i - 3] === 0xff) afterMarker.push(i);
   }
   return [...new Set([...exact, ...afterMarker])].slice(0, MAX_CANDIDATES);
 }

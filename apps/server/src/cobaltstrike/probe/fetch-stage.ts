@@ -170,6 +170,9 @@ export async function fetchStage(req: StageRequest): Promise<StageResponse> {
     const via = req.proxy ?? null;
     const raw = via === null ? dial({ host: req.address, port }) : dial({ host: via.hostname.replace(/^\[|\]$/g, ''), port: Number(via.port || 80) });
     sockets.push(raw);
+    // Failures reach the caller through the awaited steps below; this listener only keeps a late socket error
+    // (a reset after the answer, a destroy with our own timeout error) from becoming an uncaught exception.
+    raw.on('error', () => undefined);
     const connectTimer = setTimeout(() => destroyAll(failure('connect-timeout', `no connection within ${req.connectTimeoutMs} ms`)), req.connectTimeoutMs);
     try {
       await waitConnected(raw);
@@ -185,6 +188,7 @@ export async function fetchStage(req: StageRequest): Promise<StageResponse> {
       try {
         const secure = await startTls(raw, isIP(host) === 0 ? host : undefined);
         sockets.push(secure);
+        secure.on('error', () => undefined);
         socket = secure;
         const cert = secure.getPeerCertificate();
         tls = cert && Object.keys(cert).length > 0 ? describeCertificate(cert) : null;
@@ -217,7 +221,7 @@ function exchange(
       headers: { ...req.headers },
       setHost: false,
     });
-    client.once('error', (error) => reject(error instanceof AppError ? error : failure('network', error.message, error)));
+    client.on('error', (error) => reject(error instanceof AppError ? error : failure('network', error.message, error)));
     client.once('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -241,7 +245,7 @@ function exchange(
         size += chunk.length;
       });
       res.once('end', finish);
-      res.once('error', (error) => {
+      res.on('error', (error) => {
         if (!truncated) reject(error instanceof AppError ? error : failure('network', error.message, error));
       });
       res.once('close', () => {

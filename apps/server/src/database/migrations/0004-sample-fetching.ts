@@ -30,10 +30,14 @@ export function sampleFetchingSchema(_dialect: MigrationDialect): Migration {
         .createTable('source_reports')
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('md5', 'text')
+        .addColumn('sha1', 'text')
         .addColumn('report', 'text', (c) => c.notNull())
         .addColumn('fetched_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('source_reports_pk', ['source', 'sha256'])
         .execute();
+      await s.createIndex('source_reports_md5_idx').on('source_reports').column('md5').execute();
+      await s.createIndex('source_reports_sha1_idx').on('source_reports').column('sha1').execute();
       await s
         .createTable('hash_fetches')
         .addColumn('hash_request_id', 'text', (c) => c.primaryKey().references('hash_requests.id').onDelete('cascade'))

@@ -3,6 +3,7 @@ import { initialSchema } from './0001-initial-schema.js';
 import { cobaltStrikeSchema } from './0002-cobaltstrike.js';
 import { jobOutboxSchema } from './0003-job-outbox.js';
 import { sampleFetchingSchema } from './0004-sample-fetching.js';
+import { jobsDueByNameIndex } from './0005-jobs-due-by-name.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 /**
@@ -22,6 +23,7 @@ export class StaticMigrationProvider implements MigrationProvider {
       '0002-cobaltstrike': cobaltStrikeSchema(this.#dialect),
       '0003-job-outbox': jobOutboxSchema(this.#dialect),
       '0004-sample-fetching': sampleFetchingSchema(this.#dialect),
+      '0005-jobs-due-by-name': jobsDueByNameIndex(this.#dialect),
     });
   }
 }
