@@ -2,6 +2,12 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@malpipe/core';
 
+/** An empty variable (common in compose files) means "not set". */
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
 /**
  * The only reader of the environment. Every setting has an embedded default, so `malpipe serve` on a laptop
  * needs none; a CERT points the three URLs at PostgreSQL, S3 and Redis. All problems are reported at once.
@@ -31,12 +37,12 @@ const EnvSchema = z.object({
   MALPIPE_ARCHIVE_PASSWORDS: z.string().default('infected'),
   // Sample sources (sources/, fetcher/): keys, base URLs (overridable for local test servers), order, budgets.
   MALPIPE_SOURCES: z.string().default('virustotal,malwarebazaar'),
-  MALPIPE_VT_API_KEY: z.string().min(1).optional(),
+  MALPIPE_VT_API_KEY: optionalSecret,
   MALPIPE_VT_BASE_URL: z.url().default('https://www.virustotal.com/api/v3'),
   /** The public VirusTotal API allows 4 requests a minute and 500 a day per key. */
   MALPIPE_VT_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(4),
   MALPIPE_VT_REQUESTS_PER_DAY: z.coerce.number().int().positive().default(500),
-  MALPIPE_MB_API_KEY: z.string().min(1).optional(),
+  MALPIPE_MB_API_KEY: optionalSecret,
   MALPIPE_MB_BASE_URL: z.url().default('https://mb-api.abuse.ch/api/v1/'),
   MALPIPE_MB_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(30),
   MALPIPE_SOURCE_NOT_FOUND_TTL_SECONDS: z.coerce.number().int().nonnegative().default(24 * 3600),

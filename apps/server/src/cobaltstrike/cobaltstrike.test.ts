@@ -214,4 +214,13 @@ describe('Cobalt Strike routes', () => {
     const anonymous = await h.app.inject({ url: '/api/v1/cobaltstrike/servers' });
     expect(anonymous.statusCode).toBe(401);
   });
+
+  it('serves the probe history of a server', async () => {
+    await runCsProbe({ db: h.db, store: new MemoryObjectStore(), probe: { retries: 0 } }, '169.254.169.254:80');
+    const history = await h.app.inject({ url: `/api/v1/cobaltstrike/servers/${encodeURIComponent('169.254.169.254:80')}/probes`, headers: bearer(h.tokens.reader) });
+    expect(history.statusCode).toBe(200);
+    expect(history.json()).toMatchObject({ probes: [{ outcome: 'refused', url: '169.254.169.254:80', httpStatus: null, error: expect.stringContaining('FORBIDDEN') }] });
+    const unknown = await h.app.inject({ url: '/api/v1/cobaltstrike/servers/192.0.2.1%3A1/probes', headers: bearer(h.tokens.reader) });
+    expect(unknown.statusCode).toBe(404);
+  });
 });

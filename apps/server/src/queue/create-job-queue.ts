@@ -60,6 +60,7 @@ export function createJobQueue(url: string, db: Database, options: CreateJobQueu
 }
 
 const WAITING_CACHE_MS = 1_000;
+const COUNT_TIMEOUT_MS = 500;
 
 class ManagedQueue implements ManagedJobQueue {
   readonly backend: 'sqlite' | 'bullmq';
@@ -154,7 +155,15 @@ class ManagedQueue implements ManagedJobQueue {
     let cached = this.#waiting.get(name);
     // A count per submission would cost a query each; a second-old count is close enough for a bound.
     if (cached === undefined || now - cached.at > WAITING_CACHE_MS) {
-      cached = { count: await this.waitingCount(name), at: now };
+      // Fail open on a slow or unreachable backend (Redis restarting): submissions wait in the outbox, and the
+      // last known count still applies. Refusing every upload because a counter is unavailable helps nobody.
+      let timer: NodeJS.Timeout | undefined;
+      const fresh = await Promise.race([
+        this.waitingCount(name).catch(() => null),
+        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), COUNT_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      cached = { count: fresh ?? cached?.count ?? 0, at: now };
       this.#waiting.set(name, cached);
     }
     if (cached.count >= this.#maxWaiting) {
