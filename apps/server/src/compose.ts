@@ -20,7 +20,7 @@ import { getAnalysisStatus, getSampleReport } from './analyses/get-sample-report
 import { recoverAnalyses, type RecoveryReport } from './analyses/recover-analyses.js';
 import type { HttpServices } from './http/http-services.js';
 import { HashFetcher, markHashRequestsAnalysed } from './fetcher/hash-fetcher.js';
-import { createHashSources, enqueueFetchHash, FETCH_JOB_OPTIONS, fetchHashHandler } from './fetcher/create-sources.js';
+import { createHashSources, enqueueFetchHash, fetchHashHandler, recoverHashRequests, rescheduleFetchHash } from './fetcher/create-sources.js';
 import { createCobaltStrikeHttpServices, csProbeHandler, enqueueCsProbeJob, startCsReprobe } from './cobaltstrike/cobaltstrike-wiring.js';
 
 /** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
@@ -156,7 +156,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       db,
       sources: createHashSources(config.sources, db, { maxDownloadBytes: config.http.uploadLimitBytes }),
       submitSample: submit,
-      reschedule: (hashRequestId, delayMs) => queue.enqueue('fetch-hash', { hashRequestId }, { ...FETCH_JOB_OPTIONS, delayMs }).then(() => undefined),
+      reschedule: (hashRequestId, delayMs) => rescheduleFetchHash(queue, hashRequestId, delayMs),
       notFoundTtlMs: config.sources.notFoundTtlMs,
     });
     const services: PlatformServices = {
@@ -259,7 +259,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
           throw isAppError(error) ? error : appError;
         }
       },
-      'fetch-hash': fetchHashHandler(platform.fetcher),
+      'fetch-hash': fetchHashHandler(platform.fetcher, db),
       'cs-probe': csProbeHandler(platform),
     },
     { concurrency: platform.config.worker.concurrency },
@@ -274,7 +274,9 @@ export async function recoverPlatform(platform: Platform): Promise<RecoveryRepor
     enqueueAnalysis: (trx, analysisId) =>
       platform.queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, analysisJobOptions(platform.config, platform.analyzers.length)).then(() => undefined),
   });
-  if (report.requeued.length > 0) platform.queue.wake();
+  const hashRequests = await recoverHashRequests(platform.db, platform.queue);
+  if (hashRequests.length > 0) platform.logger.info({ requeued: hashRequests.length }, 'hash requests recovered');
+  if (report.requeued.length > 0 || hashRequests.length > 0) platform.queue.wake();
   if (report.requeued.length > 0 || report.failed.length > 0) {
     platform.logger.info({ requeued: report.requeued.length, failed: report.failed.length }, 'analyses recovered');
   }

@@ -21,6 +21,11 @@ const EXPECTED_ROUTES: Readonly<Record<string, Permission>> = {
   'POST /api/v1/tokens': 'tokens:manage',
   'GET /api/v1/tokens': 'tokens:manage',
   'DELETE /api/v1/tokens/:id': 'tokens:manage',
+  'POST /api/v1/cobaltstrike/probe': 'download',
+  'GET /api/v1/cobaltstrike/configs': 'read',
+  'GET /api/v1/cobaltstrike/configs/:id': 'read',
+  'GET /api/v1/cobaltstrike/servers': 'read',
+  'GET /api/v1/cobaltstrike/servers/:id/probes': 'read',
 };
 
 const concreteUrl = (url: string): string =>

@@ -126,7 +126,7 @@ describe('reliability: kill -9 while analysing', () => {
       }),
     );
     const pendingSql = "select count(*) as n from analyses where state in ('queued', 'running')";
-    await waitFor(() => count("select count(*) as n from analyses where state = 'completed'") >= 1 && count(pendingSql) >= 3, 60_000, 'analyses in flight');
+    await waitFor(() => count("select count(*) as n from analyses where state = 'completed'") >= 1 && count(pendingSql) >= 1, 60_000, 'analyses in flight');
     server.process.kill('SIGKILL');
     await server.exited;
     const pendingAtCrash = count(pendingSql);

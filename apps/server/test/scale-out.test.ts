@@ -57,7 +57,6 @@ describe.skipIf(!available)(`scale-out: 1 api + 3 workers on PostgreSQL, Redis a
     await db?.end();
     await s3?.stop();
     if (redis.available) await deleteRedisPrefix(redis.url, prefix);
-    if (postgres.available) await postgres.drop();
   });
 
   it(`analyses ${SAMPLES} samples exactly once while a worker is killed with SIGKILL mid-run`, { timeout: 150_000 }, async () => {
@@ -153,7 +152,14 @@ describe.skipIf(!available)(`scale-out: 1 api + 3 workers on PostgreSQL, Redis a
 // shared one other tests use is never touched.
 const RESTART_SAMPLES = 150;
 const restartPostgres = available ? await createPostgresTestDatabase() : null;
-const privateRedis = available ? await startPrivateRedis() : null;
+const privateRedis: PrivateRedis | null = available ? await startPrivateRedis() : null;
+
+// File-level, so the throwaway databases and the private Redis go even when `-t` filters a suite out.
+afterAll(async () => {
+  await privateRedis?.stop();
+  if (restartPostgres?.available === true) await restartPostgres.drop();
+  if (postgres.available) await postgres.drop();
+});
 
 describe.skipIf(!available || privateRedis === null)(
   `scale-out: Redis restart mid-run${!available ? ` (skipped: ${reason})` : privateRedis === null ? ' (skipped: redis-server not installed)' : ''}`,
@@ -171,8 +177,6 @@ describe.skipIf(!available || privateRedis === null)(
       await Promise.all(processes.map((p) => p.stop(5_000)));
       await db?.end();
       await s3?.stop();
-      await (privateRedis as PrivateRedis | null)?.stop();
-      if (restartPostgres?.available === true) await restartPostgres.drop();
     });
 
     it(`loses no accepted sample when Redis is killed and restarted during ${RESTART_SAMPLES} submissions`, { timeout: 150_000 }, async () => {

@@ -6,10 +6,11 @@ import { identifyFile } from '@malpipe/analyzers/identify/identify-file';
 import { loadConfig, type SourcesConfig } from '../src/config.js';
 import { createDatabase } from '../src/database/create-database.js';
 import type { Database } from '../src/database/database.js';
-import { createHashSources } from '../src/fetcher/create-sources.js';
+import { createHashSources, enqueueFetchHash, recoverHashRequests } from '../src/fetcher/create-sources.js';
 import { HashFetcher, type HashFetcherDeps } from '../src/fetcher/hash-fetcher.js';
 import { submitHashes } from '../src/hashes/submit-hashes.js';
 import { submitSample } from '../src/samples/submit-sample.js';
+import { SqliteJobQueue } from '../src/queue/sqlite-job-queue.js';
 import { MemoryObjectStore } from '../src/storage/memory-object-store.js';
 import { startFakeMalwareBazaar, type FakeMalwareBazaar } from './fake-malwarebazaar.js';
 import { startFakeVirusTotal, type FakeVirusTotal } from './fake-virustotal.js';
@@ -228,5 +229,29 @@ describe(HashFetcher.name, () => {
     const entries = await submitHashes(db, { hashes: many, fetchQueue: { enqueue: async (_trx, id) => void enqueued.push(id), wake: () => undefined } });
     expect(entries).toHaveLength(10_000);
     expect(new Set(enqueued)).toEqual(new Set(entries.map((e) => e.id)));
+  });
+
+  it('lets only the owning job fetch, and re-queues open requests whose job is gone', async () => {
+    const queue = new SqliteJobQueue(db);
+    const fetchQueue = { enqueue: (trx: Database, id: string) => enqueueFetchHash(queue, trx, id), wake: () => undefined };
+    const [owned] = await submitHashes(db, { hashes: ['d'.repeat(64)], fetchQueue });
+    const [orphan] = await submitHashes(db, { hashes: ['e'.repeat(64)] });
+    const [live] = await submitHashes(db, { hashes: ['1'.repeat(64)], fetchQueue });
+    const ownerOf = async (id: string) => (await db.selectFrom('hash_fetches').select('job_id').where('hash_request_id', '=', id).executeTakeFirst())?.job_id ?? null;
+    const firstJob = await ownerOf(owned?.id ?? '');
+    expect(firstJob).not.toBeNull();
+    expect(await fetcher(sourcesConfig('public', null)).fetch(owned?.id ?? '', signal, 'some-stale-job')).toEqual({ state: 'skipped' });
+    expect(vt.requests).toHaveLength(0);
+
+    await db.updateTable('jobs').set({ state: 'dead' }).where('id', '=', firstJob ?? '').execute();
+    expect((await recoverHashRequests(db, queue)).sort()).toEqual([owned?.id, orphan?.id].sort());
+    const secondJob = await ownerOf(owned?.id ?? '');
+    expect(secondJob).not.toBe(firstJob);
+    expect(await ownerOf(orphan?.id ?? '')).not.toBeNull();
+    expect(await ownerOf(live?.id ?? '')).not.toBeNull();
+    expect(await recoverHashRequests(db, queue)).toEqual([]);
+    // The new owner does the work.
+    expect(await fetcher(sourcesConfig('public', null)).fetch(owned?.id ?? '', signal, secondJob ?? '')).toMatchObject({ state: 'not-found' });
+    await queue.close(0);
   });
 });

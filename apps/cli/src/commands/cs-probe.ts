@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 import { AppError, ERROR_CODES, type ErrorCode } from '@malpipe/core';
 import { toJpcertJson, toMalleableProfile, toNativeJson } from '@malpipe/analyzers/cobaltstrike/index';
-import { probeTeamServer, type ProbeOptions, type ProbeResult } from '@malpipe/server/cobaltstrike/probe/probe-team-server';
+import { PROBE_DEFAULTS, probeTeamServer, type ProbeOptions, type ProbeResult } from '@malpipe/server/cobaltstrike/probe/probe-team-server';
+import { RateLimiter } from '@malpipe/server/cobaltstrike/probe/rate-limiter';
 import { ConfigDetailSchema, ServerListResponseSchema } from '@malpipe/server/cobaltstrike/cobaltstrike-schemas';
 import { resolveClientSettings } from '../cli-config.js';
 
@@ -76,6 +77,8 @@ function registerProbe(cs: Command): void {
         totalTimeoutMs: timeout,
         maxBodyBytes: positiveInt(flags.maxBody, '--max-body'),
         retries: positiveInt(flags.retries, '--retries'),
+        // One limiter for the whole run, so the per-host pace holds across targets naming the same host.
+        rateLimiter: new RateLimiter({ globalIntervalMs: PROBE_DEFAULTS.globalIntervalMs, perHostIntervalMs: PROBE_DEFAULTS.perHostIntervalMs }),
       };
       let withoutConfig = 0;
       for (const target of targets) {

@@ -4,6 +4,7 @@ import { AppError } from '@malpipe/core';
 import { registerCsProbe } from './cs-probe.js';
 import {
   createBeaconScanner,
+  formatPythonJson,
   parseBeaconConfigs,
   toJpcertJson,
   toMalleableProfile,
@@ -77,8 +78,8 @@ export function renderCsResult(path: string, result: BeaconParseResult, options:
     case 'native':
       return `${JSON.stringify({ file: path, beaconDetected: result.beaconDetected, configs: result.configs.map(toNativeJson), stagers: result.stagers, errors: result.errors })}\n`;
     case 'jpcert':
-      // One object per beacon, one per line, as CobaltStrikeParser --json prints them.
-      return result.configs.map((c) => `${JSON.stringify(toJpcertJson(c, { bugCompatible: options.bugCompatible === true }))}\n`).join('');
+      // One object per beacon, one per line, formatted as CobaltStrikeParser --json (Python json.dumps) prints them.
+      return result.configs.map((c) => `${formatPythonJson(toJpcertJson(c, { bugCompatible: options.bugCompatible === true }))}\n`).join('');
     case 'profile':
       return result.configs.map((c) => `# ${path} @ ${c.inputOffset}\n${toMalleableProfile(c)}`).join('\n');
   }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
 import type { ApiClient, HashEntry, HashRequest } from '@malpipe/api-client';
-import { createPlatform, loadConfig, startWorkers, type Platform } from '@malpipe/server';
+import { createPlatform, loadConfig, recoverPlatform, startWorkers, type Platform } from '@malpipe/server';
 import { getHashRequest, submitHashes } from '@malpipe/server/hashes/submit-hashes';
 import { callApi, createCliClient } from '../cli-config.js';
 
@@ -74,6 +74,8 @@ async function fetchLocally(input: { hashes: string[] } | { text: string }, opti
   }
   const platform: Platform = await createPlatform(config, { logToStderr: true });
   try {
+    // Requests an earlier run left open are resumed (a resubmitted hash reuses its open request).
+    await recoverPlatform(platform);
     await startWorkers(platform);
     const entries = await submitHashes(platform.db, { ...input, requestedBy: 'cli', fetchQueue: platform.httpServices.fetchQueue });
     return await waitFor((id) => getHashRequest(platform.db, id), entries, timeoutMs);

@@ -138,7 +138,7 @@ describe('Cobalt Strike storage, probe job and pipeline hook', () => {
   it('pipeline hook: stores the analyser configs and queues each stager URL once per cool-down', async () => {
     await addSample(db, SHA);
     const result = JSON.parse(
-      JSON.stringify({ beaconDetected: true, configs: [toNativeJson(only(X64_STAGE))], stagers: [{ url: 'http://203.0.113.9:8080/Kx9a' }, { url: null }], errors: [] }),
+      JSON.stringify({ beaconDetected: true, configs: [toNativeJson(only(X64_STAGE))], stagers: [{ url: 'http://203.0.113.9:8080/Kx9a' }, { url: null }, { url: 'http://user:pw@203.0.113.9/x' }], errors: [] }),
     ) as unknown;
     const queued: string[] = [];
     const enqueue = async (_trx: Database, target: string): Promise<void> => void queued.push(target);
@@ -213,6 +213,10 @@ describe('Cobalt Strike routes', () => {
     expect(servers.json()).toMatchObject({ servers: [{ id: '203.0.113.7:8443', address: '203.0.113.7', configIds: [id] }] });
     const anonymous = await h.app.inject({ url: '/api/v1/cobaltstrike/servers' });
     expect(anonymous.statusCode).toBe(401);
+    const openapi = await h.app.inject({ url: '/api/openapi.json' });
+    expect(Object.keys(openapi.json<{ paths: Record<string, unknown> }>().paths)).toEqual(
+      expect.arrayContaining(['/api/v1/cobaltstrike/probe', '/api/v1/cobaltstrike/configs', '/api/v1/cobaltstrike/configs/{id}', '/api/v1/cobaltstrike/servers']),
+    );
   });
 
   it('serves the probe history of a server', async () => {

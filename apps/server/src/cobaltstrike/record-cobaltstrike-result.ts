@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAppError } from '@malpipe/core';
 import type { NativeBeaconConfig } from '@malpipe/analyzers/cobaltstrike/index';
 import type { Database } from '../database/database.js';
 import { serverId, storeBeaconConfigs, upsertTeamServer } from './beacon-config-repository.js';
@@ -57,7 +58,9 @@ export async function recordCobaltStrikeResult(
   if (enqueueProbe !== undefined) {
     const urls = [...new Set(parsed.data.stagers.map((s) => s.url).filter((u): u is string => u !== null && /^https?:\/\//i.test(u)))];
     for (const url of urls.slice(0, 16)) {
-      const server = targetServer(url);
+      const server = serverOf(url);
+      // A stager URL the prober cannot parse is a fact about the sample, not a reason to fail its analysis.
+      if (server === null) continue;
       const known = await trx.selectFrom('cs_team_servers').select(['last_probed_at', 'last_outcome']).where('id', '=', serverId(server)).executeTakeFirst();
       const recent = known?.last_probed_at != null && now.getTime() - Date.parse(known.last_probed_at) < STAGER_PROBE_COOLDOWN_MS;
       if (known?.last_outcome === 'queued' || recent) continue;
@@ -68,4 +71,13 @@ export async function recordCobaltStrikeResult(
     }
   }
   return { configIds, probesQueued };
+}
+
+function serverOf(url: string): ReturnType<typeof targetServer> | null {
+  try {
+    return targetServer(url);
+  } catch (error) {
+    if (isAppError(error) && error.code === 'VALIDATION_FAILED') return null;
+    throw error;
+  }
 }

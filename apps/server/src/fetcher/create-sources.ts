@@ -1,3 +1,4 @@
+import { toAppError } from '@malpipe/core';
 import type { SourcesConfig } from '../config.js';
 import type { Database } from '../database/database.js';
 import type { JobContext, TransactionalJobQueue } from '../queue/job-queue.js';
@@ -47,14 +48,70 @@ export function createHashSources(config: SourcesConfig, db: Database, options: 
   return sources;
 }
 
-/** Enqueues the fetch of one hash request inside the caller's transaction (see submitHashes). */
-export function enqueueFetchHash(queue: TransactionalJobQueue, trx: Database, hashRequestId: string, delayMs = 0): Promise<string> {
-  return queue.enqueueInTransaction(trx, 'fetch-hash', { hashRequestId }, { ...FETCH_JOB_OPTIONS, delayMs });
+/**
+ * Enqueues the fetch of one hash request inside the caller's transaction (see submitHashes) and records the
+ * job as the request's owner.
+ */
+export async function enqueueFetchHash(queue: TransactionalJobQueue, trx: Database, hashRequestId: string, delayMs = 0): Promise<string> {
+  const jobId = await queue.enqueueInTransaction(trx, 'fetch-hash', { hashRequestId }, { ...FETCH_JOB_OPTIONS, delayMs });
+  const now = new Date().toISOString();
+  await trx
+    .insertInto('hash_fetches')
+    .values({ hash_request_id: hashRequestId, job_id: jobId, attempts: 0, last_error: null, updated_at: now })
+    .onConflict((oc) => oc.column('hash_request_id').doUpdateSet({ job_id: jobId, updated_at: now }))
+    .execute();
+  return jobId;
 }
 
-/** The `fetch-hash` job handler. */
-export function fetchHashHandler(fetcher: HashFetcher): (job: JobContext<'fetch-hash'>) => Promise<void> {
+/** A new owning fetch-hash job for a request, after `delayMs`, committed before it returns. */
+export async function rescheduleFetchHash(queue: TransactionalJobQueue, hashRequestId: string, delayMs: number): Promise<void> {
+  await queue.transaction((trx) => enqueueFetchHash(queue, trx, hashRequestId, delayMs));
+}
+
+/**
+ * Gives every open hash request (queued or fetching) whose owning job is gone (never enqueued, dead,
+ * completed without a successor) a new fetch-hash job: run at start-up, so no submission is lost to a crash
+ * or to a request made before sources were configured. Returns the ids re-queued.
+ */
+export async function recoverHashRequests(db: Database, queue: TransactionalJobQueue): Promise<string[]> {
+  const open = await db
+    .selectFrom('hash_requests')
+    .leftJoin('hash_fetches', 'hash_fetches.hash_request_id', 'hash_requests.id')
+    .select(['hash_requests.id as id', 'hash_fetches.job_id as jobId'])
+    .where('hash_requests.state', 'in', ['queued', 'fetching'])
+    .execute();
+  const requeued: string[] = [];
+  for (const { id, jobId } of open) {
+    const job = jobId === null ? null : await queue.get(jobId);
+    if (job !== null && (job.state === 'queued' || job.state === 'running' || job.state === 'failed')) continue;
+    await rescheduleFetchHash(queue, id, 0);
+    requeued.push(id);
+  }
+  return requeued;
+}
+
+/**
+ * The `fetch-hash` job handler. Source failures are handled inside the fetcher; what escapes (the database
+ * is down) is retried by the queue, and on the last attempt the request is marked `failed` rather than left
+ * `fetching` forever.
+ */
+export function fetchHashHandler(fetcher: HashFetcher, db: Database): (job: JobContext<'fetch-hash'>) => Promise<void> {
   return async (job) => {
-    await fetcher.fetch(job.payload.hashRequestId, job.signal);
+    try {
+      await fetcher.fetch(job.payload.hashRequestId, job.signal, job.id);
+    } catch (error) {
+      const appError = toAppError(error);
+      if (!appError.retryable || job.attempt >= FETCH_JOB_OPTIONS.maxAttempts) {
+        await db
+          .updateTable('hash_requests')
+          .set({ state: 'failed', error_message: `fetch failed: ${appError.message}`.slice(0, 2000), updated_at: new Date().toISOString() })
+          .where('id', '=', job.payload.hashRequestId)
+          .where('state', 'in', ['queued', 'fetching'])
+          .execute()
+          // Best effort: the database may be what failed; the queue records the original error either way.
+          .catch(() => undefined);
+      }
+      throw appError;
+    }
   };
 }

@@ -17,8 +17,10 @@ export interface RateLimitSlotsTable {
   /** `<source>:<hash of the API key>:<window ms>`. */
   key: string;
   slot: number;
-  /** Epoch ms the slot was last taken (0: never). */
+  /** Epoch ms the slot's last request completed (0: never), or until which `block` holds it. */
   used_at: number;
+  /** While a request is in flight: when its lease runs out (a crashed process's slot frees after this). */
+  leased_until: number | null;
 }
 
 /** "This source does not have this hash", remembered until `expires_at` (epoch ms). */
@@ -46,9 +48,13 @@ export interface SourceReportsTable {
   fetched_at: string;
 }
 
-/** Fetch bookkeeping per hash request: failed attempts (quota waits do not count) and the last reason. */
+/**
+ * Fetch bookkeeping per hash request: the fetch-hash job that owns it (any other job for it is stale and
+ * does nothing), failed attempts (quota waits do not count) and the last reason.
+ */
 export interface HashFetchesTable {
   hash_request_id: string;
+  job_id: string | null;
   attempts: ColumnType<number, number | undefined, number>;
   last_error: string | null;
   updated_at: string;

@@ -10,7 +10,7 @@ export interface HashFetcherDeps {
   /** Tried in this order. */
   readonly sources: readonly SampleSource[];
   readonly submitSample: (input: SubmitSampleInput) => Promise<SubmitSampleResult>;
-  /** Runs the fetch of this request again after `delayMs` (a new `fetch-hash` job). */
+  /** Runs the fetch of this request again after `delayMs` (a new `fetch-hash` job, recorded as its owner). */
   readonly reschedule: (hashRequestId: string, delayMs: number) => Promise<void>;
   readonly notFoundTtlMs: number;
   /** Failed attempts (errors, not quota waits) before a request is `failed`. Default 6. */
@@ -59,10 +59,16 @@ export class HashFetcher {
     this.#deps = deps;
   }
 
-  async fetch(hashRequestId: string, signal: AbortSignal): Promise<FetchHashOutcome> {
+  /** Runs one fetch of a request; `jobId` (the running fetch-hash job) must own it, or nothing happens. */
+  async fetch(hashRequestId: string, signal: AbortSignal, jobId?: string): Promise<FetchHashOutcome> {
     const { db } = this.#deps;
     const request = await db.selectFrom('hash_requests').select(['id', 'hash', 'state']).where('id', '=', hashRequestId).executeTakeFirst();
     if (request === undefined || !OPEN_STATES.has(request.state)) return { state: 'skipped' };
+    if (jobId !== undefined) {
+      const owner = await db.selectFrom('hash_fetches').select('job_id').where('hash_request_id', '=', request.id).executeTakeFirst();
+      // A duplicate (a redelivered or superseded job): the owner will do the work, so do not double the quota.
+      if (owner?.job_id !== undefined && owner.job_id !== null && owner.job_id !== jobId) return { state: 'skipped' };
+    }
     const known = await linkKnownSample(db, request.id, request.hash, this.#now());
     if (known !== null) return known;
 
@@ -99,7 +105,7 @@ export class HashFetcher {
     const attempts = (row?.attempts ?? 0) + 1;
     await db
       .insertInto('hash_fetches')
-      .values({ hash_request_id: id, attempts, last_error: reason, updated_at: now })
+      .values({ hash_request_id: id, job_id: null, attempts, last_error: reason, updated_at: now })
       .onConflict((oc) => oc.column('hash_request_id').doUpdateSet({ attempts, last_error: reason, updated_at: now }))
       .execute();
     if (attempts >= (this.#deps.maxAttempts ?? 6)) {

@@ -25,9 +25,9 @@ export interface RateLimiterOptions {
 
 /**
  * A rate limiter shared by every process using the same database (SQLite file or PostgreSQL): per key and
- * window there are `limit` slot rows. Taking one means moving the least recently used slot that is older
- * than the window to "now + lease" with a compare-and-set UPDATE; `release` then stamps it with the instant
- * the request completed. Since the upstream saw the request before it completed, any two requests on one
+ * window there are `limit` slot rows. Taking one means leasing a slot whose last request completed more than
+ * a window ago, with a compare-and-set UPDATE; `release` then stamps it with the instant the request
+ * completed. Since the upstream saw the request before it completed, any two requests on one
  * slot reach the upstream at least a window apart, so any window holds at most `limit` requests (sliding,
  * stricter than a fixed window) whatever the number of workers and however slow each request is. Losing a
  * compare-and-set race simply tries again.
@@ -64,7 +64,7 @@ export class DatabaseRateLimiter {
   async release(taken: Taken): Promise<void> {
     const now = this.#now();
     for (const { key, slot, leasedUntil } of taken.slots) {
-      await this.#db.updateTable('rate_limit_slots').set({ used_at: now }).where('key', '=', key).where('slot', '=', slot).where('used_at', '=', leasedUntil).execute();
+      await this.#db.updateTable('rate_limit_slots').set({ used_at: now, leased_until: null }).where('key', '=', key).where('slot', '=', slot).where('leased_until', '=', leasedUntil).execute();
     }
   }
 
@@ -97,38 +97,49 @@ export class DatabaseRateLimiter {
 
   async #take(windowKey: string, { limit, windowMs }: RateLimit): Promise<Taken['slots'][number] | { retryAt: number }> {
     await this.#prepare(windowKey, limit);
-    for (let attempt = 0; attempt < 2 * limit + 4; attempt++) {
+    const span = windowMs + this.#marginMs;
+    for (let attempt = 0; attempt < 4; attempt++) {
       const now = this.#now();
-      const oldest = await this.#db
+      const slots = await this.#db
         .selectFrom('rate_limit_slots')
-        .select(['slot', 'used_at'])
+        .select(['slot', 'used_at', 'leased_until'])
         .where('key', '=', windowKey)
         .where('slot', '<', limit)
         .orderBy('used_at')
         .orderBy('slot')
-        .limit(1)
-        .executeTakeFirst();
-      if (oldest === undefined) return { retryAt: now + windowMs };
-      const usedAt = Number(oldest.used_at);
-      // A slot "used" in the future is leased by a request still running: it frees a window after that ends.
-      const freeAt = Math.min(usedAt, now) + windowMs + this.#marginMs;
-      if (usedAt + windowMs + this.#marginMs > now) return { retryAt: freeAt };
-      const leasedUntil = now + this.#leaseMs;
-      const result = await this.#db
-        .updateTable('rate_limit_slots')
-        .set({ used_at: leasedUntil })
-        .where('key', '=', windowKey)
-        .where('slot', '=', oldest.slot)
-        .where('used_at', '=', oldest.used_at)
-        .executeTakeFirst();
-      if (result.numUpdatedRows > 0n) return { key: windowKey, slot: oldest.slot, leasedUntil };
+        .execute();
+      let retryAt = Number.POSITIVE_INFINITY;
+      let raced = false;
+      for (const row of slots) {
+        const usedAt = Number(row.used_at);
+        const leasedUntil = row.leased_until === null ? null : Number(row.leased_until);
+        // In flight: free a window after it completes, which is probably soon; a lapsed lease (its process
+        // died) counts as used until the lease's end.
+        const freeAt = leasedUntil === null ? usedAt + span : leasedUntil > now ? Math.max(now, usedAt) + span : Math.max(usedAt, leasedUntil) + span;
+        if (freeAt > now || (leasedUntil !== null && leasedUntil > now)) {
+          retryAt = Math.min(retryAt, freeAt);
+          continue;
+        }
+        const lease = now + this.#leaseMs;
+        const result = await this.#db
+          .updateTable('rate_limit_slots')
+          .set({ leased_until: lease })
+          .where('key', '=', windowKey)
+          .where('slot', '=', row.slot)
+          .where('used_at', '=', row.used_at)
+          .where((eb) => (row.leased_until === null ? eb('leased_until', 'is', null) : eb('leased_until', '=', row.leased_until)))
+          .executeTakeFirst();
+        if (result.numUpdatedRows > 0n) return { key: windowKey, slot: row.slot, leasedUntil: lease };
+        raced = true;
+      }
+      if (!raced) return { retryAt: Number.isFinite(retryAt) ? retryAt : now + span };
     }
     return { retryAt: this.#now() + Math.ceil(windowMs / limit) };
   }
 
   async #prepare(windowKey: string, limit: number): Promise<void> {
     if (this.#prepared.has(`${windowKey}/${limit}`)) return;
-    const rows = Array.from({ length: limit }, (_, slot) => ({ key: windowKey, slot, used_at: 0 }));
+    const rows = Array.from({ length: limit }, (_, slot) => ({ key: windowKey, slot, used_at: 0, leased_until: null }));
     for (let i = 0; i < rows.length; i += 300) {
       await this.#db
         .insertInto('rate_limit_slots')

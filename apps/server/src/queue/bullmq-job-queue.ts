@@ -450,14 +450,19 @@ export class BullmqJobQueue implements TransactionalJobQueue {
 
   /** The outbox relay: moves committed rows to BullMQ in batches, then sleeps until woken or the poll. */
   async #relay(): Promise<void> {
+    let failures = 0;
     while (!this.#closing) {
       let moved = 0;
       try {
         moved = await this.relayOnce();
+        failures = 0;
       } catch (error) {
-        this.#logger.warn({ err: error }, 'job outbox relay failed; retrying');
+        failures++;
+        this.#logger.warn({ err: error, failures }, 'job outbox relay failed; jobs stay in the outbox and are retried');
       }
-      if (moved < RELAY_BATCH && !this.#closing) await this.#sleep(this.#options.pollIntervalMs);
+      // Back off while Redis or the database is failing (up to 5 s), so an outage is not hammered.
+      const pause = failures === 0 ? this.#options.pollIntervalMs : Math.min(5_000, this.#options.pollIntervalMs * 2 ** Math.min(failures, 10));
+      if (moved < RELAY_BATCH && !this.#closing) await this.#sleep(pause);
     }
   }
 
@@ -467,6 +472,11 @@ export class BullmqJobQueue implements TransactionalJobQueue {
    * anyway (a crash after the add, before the commit), the jobId makes BullMQ ignore the second add.
    */
   async relayOnce(): Promise<number> {
+    // Cheap checks outside the transaction: nothing to relay (the usual poll) opens no write transaction, and
+    // an unreachable Redis fails here rather than while the rows are locked.
+    const pending = await withOutbox(this.#db).selectFrom('job_outbox').select('id').limit(1).executeTakeFirst();
+    if (pending === undefined) return 0;
+    await this.#queue(JOB_NAMES[0] ?? 'analyze-sample').getJobCounts('waiting');
     return withOutbox(this.#db)
       .transaction()
       .execute(async (trx) => {

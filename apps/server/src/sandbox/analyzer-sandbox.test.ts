@@ -46,7 +46,7 @@ describe(AnalyzerSandbox.name, () => {
       ...Array.from({ length: 5 }, (_, i) => sandbox.run(request('test-echo', new Uint8Array([i + 1])))),
     ]);
     expect(looped).toMatchObject({ status: 'error', code: 'ANALYZER_TIMEOUT' });
-    expect(Date.now() - started).toBeLessThan(8000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(echoes.map((e) => (e.status === 'ok' ? (e.output.result as { first: number }).first : e.code))).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -91,7 +91,7 @@ describe(AnalyzerSandbox.name, () => {
     expect(processState(pid)).toBe('alive');
     host.kill('SIGKILL');
     await exited;
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 15_000;
     while (processState(pid) === 'alive' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const state = processState(pid);
     if (state === 'alive') process.kill(pid, 'SIGKILL');

@@ -6,12 +6,18 @@ import { isVirusTotalError, type VirusTotalClient, type VtFile } from './virusto
  * VirusTotal as a SampleSource: the file report first (1 request), then the download (premium; a public key
  * gets ForbiddenError). The report is returned even when the download fails, so it can be stored on its own.
  */
+/** After a ForbiddenError on download (a public key), do not spend quota on downloads for this long. */
+const DOWNLOAD_FORBIDDEN_MS = 3600_000;
+
 export class VirusTotalSource implements SampleSource {
   readonly name = 'virustotal';
   readonly #client: VirusTotalClient;
+  readonly #now: () => number;
+  #downloadForbidden: { readonly until: number; readonly error: AppError } | null = null;
 
-  constructor(client: VirusTotalClient) {
+  constructor(client: VirusTotalClient, options: { readonly now?: () => number } = {}) {
     this.#client = client;
+    this.#now = options.now ?? Date.now;
   }
 
   accepts(ref: SampleRef): boolean {
@@ -29,11 +35,15 @@ export class VirusTotalSource implements SampleSource {
         throw error;
       }
     }
+    // Downloads are premium-only: with a public key, one 403 is enough to stop asking for a while.
+    const forbidden = this.#downloadForbidden;
+    if (forbidden !== null && forbidden.until > this.#now()) return { status: 'found', sha256: report.sha256, report, file: null, fileError: forbidden.error };
     try {
       const bytes = await this.#client.downloadFile(report.sha256, signal);
       return { status: 'found', sha256: report.sha256, report, file: { bytes, fileName: report.names[0] ?? null, tags: report.tags }, fileError: null };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
+      if (isVirusTotalError(error, 'ForbiddenError')) this.#downloadForbidden = { until: this.#now() + DOWNLOAD_FORBIDDEN_MS, error };
       return { status: 'found', sha256: report.sha256, report, file: null, fileError: error };
     }
   }

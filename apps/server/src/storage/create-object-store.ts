@@ -7,8 +7,8 @@ import { createS3ObjectStore } from './s3-object-store.js';
 
 /**
  * Builds the ObjectStore named by `url`: `file:<dir>` or `file:///abs/dir` (LocalObjectStore; relative
- * paths resolve from the working directory) or `memory:` (MemoryObjectStore, tests only).
- * Throws CONFIG_INVALID for anything else.
+ * paths resolve from the working directory), `memory:` (MemoryObjectStore, tests only) or
+ * `s3://bucket/prefix?endpoint=...` (S3ObjectStore; see parseS3Url). Throws CONFIG_INVALID for anything else.
  */
 export function createObjectStore(url: string): ObjectStore {
   if (url.startsWith('file://')) return new LocalObjectStore(fileURLToPath(url));

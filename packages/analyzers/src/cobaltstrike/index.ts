@@ -11,7 +11,7 @@ export { findGuardOffsets, unmaskGuardrails, guardrailChecksum } from './guardra
 export { readRuntimeTable, isRuntimeTableAt, type ReadVirtual } from './runtime-table.js';
 export { estimateBeaconVersion } from './version.js';
 export { decodePublicKey, LEAKED_PUBLIC_KEYS_DER } from './public-key.js';
-export { toJpcertJson, JPCERT_KEYS, type JpcertJson, type JpcertOptions } from './jpcert-json.js';
+export { toJpcertJson, formatPythonJson, JPCERT_KEYS, type JpcertJson, type JpcertOptions } from './jpcert-json.js';
 export { toMalleableProfile } from './malleable-profile.js';
 export { SETTING_DEFINITIONS } from './setting-table.js';
 export { cobaltStrikeAnalyzer, toNativeJson, type CobaltStrikeResult, type NativeBeaconConfig } from './cobaltstrike-analyzer.js';

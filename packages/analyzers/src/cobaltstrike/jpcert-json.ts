@@ -5,7 +5,6 @@ import { recordNumber } from './parse-setting-records.js';
 import { stripTrailingZeros } from './public-key.js';
 import { ALLOCATORS, DOMAIN_STRATEGIES, PROTOCOL_FLAGS, PROXY_BEHAVIORS } from './setting-table.js';
 import {
-  cString,
   decodeExecuteList,
   decodeRecoverProgram,
   decodeTransformProgram,
@@ -85,9 +84,50 @@ function s1Execute(value: Uint8Array, bugCompatible: boolean): JsonValue {
   return decodeExecuteList(value).entries.map((e) => (e.module !== undefined && bugCompatible ? 'b:b' : describeExecuteEntry(e)));
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** S1 decodes strings as UTF-8; bytes that are not UTF-8 (raw latin-1 hosts) fall back to latin-1 instead of failing. */
+function text(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  }
+}
+
+/** The string up to its first NUL; S1 (bug-compatible) strips NULs at both ends and keeps anything between. */
+function s1String(bytes: Uint8Array, bugCompatible: boolean): string {
+  if (!bugCompatible) {
+    const nul = bytes.indexOf(0);
+    return text(nul < 0 ? bytes : bytes.subarray(0, nul));
+  }
+  let start = 0;
+  let end = bytes.length;
+  while (start < end && bytes[start] === 0) start++;
+  while (end > start && bytes[end - 1] === 0) end--;
+  return text(bytes.subarray(start, end));
+}
+
+/**
+ * JSON text as Python's `json.dumps` writes it (what CobaltStrikeParser --json prints and JPCERT/CC stores):
+ * `", "` and `": "` separators, non-ASCII escaped as \uXXXX.
+ */
+export function formatPythonJson(value: JsonValue): string {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'NaN';
+  if (typeof value === 'string') {
+    return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  }
+  if (Array.isArray(value)) return `[${(value as readonly JsonValue[]).map(formatPythonJson).join(', ')}]`;
+  const entries = Object.entries(value as { readonly [key: string]: JsonValue });
+  return `{${entries.map(([k, v]) => `${formatPythonJson(k)}: ${formatPythonJson(v)}`).join(', ')}}`;
+}
+
 /** The S1/JPCERT view of one config. */
 export function toJpcertJson(config: BeaconConfig, options: JpcertOptions = {}): JpcertJson {
   const bug = options.bugCompatible === true;
+  const cString = (v: Uint8Array): string => s1String(v, bug);
   const byId = new Map<number, SettingRecord>();
   for (const r of config.records) if (!byId.has(r.id)) byId.set(r.id, r);
   const typed = (id: number, type: number): SettingRecord | undefined => {

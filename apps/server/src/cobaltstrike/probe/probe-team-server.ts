@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { AppError, toAppError } from '@malpipe/core';
@@ -162,7 +162,7 @@ export async function probeTeamServer(target: string, options: ProbeOptions = {}
   const limiter = options.rateLimiter ?? new RateLimiter({ globalIntervalMs: PROBE_DEFAULTS.globalIntervalMs, perHostIntervalMs: PROBE_DEFAULTS.perHostIntervalMs });
   const sleep = options.sleep ?? delay;
   const random = options.random;
-  const userAgent = options.userAgent ?? STAGER_USER_AGENTS[(random ?? ((max: number) => Math.floor(Math.random() * max)))(STAGER_USER_AGENTS.length)] ?? STAGER_USER_AGENTS[0];
+  const userAgent = options.userAgent ?? STAGER_USER_AGENTS[(random ?? randomInt)(STAGER_USER_AGENTS.length)] ?? STAGER_USER_AGENTS[0];
   const proxy = options.proxy ? new URL(options.proxy) : null;
   if (proxy !== null && proxy.protocol !== 'http:') throw new AppError('VALIDATION_FAILED', `unsupported proxy scheme ${proxy.protocol} (http only)`);
   const schemes = options.schemes ?? parsed.schemes;

@@ -11,6 +11,7 @@ export function sampleFetchingSchema(_dialect: MigrationDialect): Migration {
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('slot', 'integer', (c) => c.notNull())
         .addColumn('used_at', 'bigint', (c) => c.notNull())
+        .addColumn('leased_until', 'bigint')
         .addPrimaryKeyConstraint('rate_limit_slots_pk', ['key', 'slot'])
         .execute();
       await s
@@ -41,6 +42,7 @@ export function sampleFetchingSchema(_dialect: MigrationDialect): Migration {
       await s
         .createTable('hash_fetches')
         .addColumn('hash_request_id', 'text', (c) => c.primaryKey().references('hash_requests.id').onDelete('cascade'))
+        .addColumn('job_id', 'text')
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('last_error', 'text')
         .addColumn('updated_at', 'text', (c) => c.notNull())

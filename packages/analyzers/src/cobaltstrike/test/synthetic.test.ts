@@ -3,7 +3,7 @@ import { buildArtifactKit, buildBeacon, buildRuntimeTable, concat, encodeSetting
 import { buildStager } from '../../../test/builders/build-stager.js';
 import type { BeaconConfig } from '../beacon-config.js';
 import { createBeaconScanner } from '../beacon-scanner.js';
-import { toJpcertJson } from '../jpcert-json.js';
+import { formatPythonJson, toJpcertJson } from '../jpcert-json.js';
 import { toMalleableProfile } from '../malleable-profile.js';
 import { DEFAULT_XOR_KEYS, parseBeaconConfigs } from '../parse-beacon-configs.js';
 import { LEAKED_PUBLIC_KEYS_DER } from '../public-key.js';
@@ -243,6 +243,15 @@ describe('formatters', () => {
     const compat = toJpcertJson(c, { bugCompatible: true });
     expect(compat.SSH_Banner).toBe('Host: front.example.test\r\n');
     expect(compat.ProcInject_Execute).toEqual(['CreateThread', 'b:b', 'CreateRemoteThread', 'RtlCreateUserThread']);
+  });
+
+  it('jpcert text is formatted like Python json.dumps', () => {
+    expect(formatPythonJson({ BeaconType: ['HTTP'], Port: 80, C2Server: 'kçi.com,/a"b', KillDate: 0, x: null, y: [] })).toBe(
+      '{"BeaconType": ["HTTP"], "Port": 80, "C2Server": "k\\u00e7i.com,/a\\"b", "KillDate": 0, "x": null, "y": []}',
+    );
+    const text = formatPythonJson(toJpcertJson(c));
+    expect(text.startsWith('{"BeaconType": ["HTTPS"], "Port": 443, "SleepTime": 60000,')).toBe(true);
+    expect(JSON.parse(text)).toEqual(toJpcertJson(c));
   });
 
   it('profile: a malleable profile with the transforms in order', () => {
