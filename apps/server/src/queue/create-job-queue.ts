@@ -112,7 +112,7 @@ class ManagedQueue implements ManagedJobQueue {
   /** Starts the workers with every handler timed into the metrics, and the completed-job cleanup. */
   async start(handlers: JobHandlers, options: WorkerOptions): Promise<void> {
     const timed = Object.fromEntries(
-      JOB_NAMES.map((name) => {
+      JOB_NAMES.filter((name) => typeof handlers[name] === 'function').map((name) => {
         const handler = handlers[name] as (job: JobContext<JobName>) => Promise<void>;
         return [
           name,
