@@ -52,6 +52,7 @@ form.addEventListener('submit', (event) => {
   }
   // permissions.request needs the user gesture: it is called here, synchronously in the submit handler.
   const granted = chrome.permissions.request({ origins: [serverOriginPattern(serverUrl)] });
+  show(`Asking for access to ${new URL(serverUrl).origin}…`, 'muted');
   save(serverUrl, granted).catch((error: unknown) => show(error instanceof Error ? error.message : String(error), 'error'));
 });
 

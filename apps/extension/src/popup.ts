@@ -37,7 +37,11 @@ function render(state: PopupState, problem: string | null): void {
   for (const item of state.tracked) {
     const row = body.insertRow();
     row.dataset.hash = item.hash;
-    cell(row, code(shortHash(item.hash), `${item.type} ${item.hash}`));
+    const hashCell = cell(row, code(shortHash(item.hash), item.hash));
+    const type = document.createElement('span');
+    type.className = 'muted';
+    type.textContent = ` ${item.type}`;
+    hashCell.append(type);
     const badge = document.createElement('span');
     badge.className = `state state-${item.state}`;
     badge.textContent = describeTracked(item);

@@ -150,7 +150,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       limits,
       submitChild: submit,
       maxSampleBytes: config.http.uploadLimitBytes,
-      enqueueCsProbe: (trx, target) => enqueueCsProbeJob(queue, trx, target),
+      enqueueCsProbe: (trx, target, userAgent) => enqueueCsProbeJob(queue, trx, target, userAgent),
     };
     const fetcher = new HashFetcher({
       db,
@@ -259,7 +259,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
           throw isAppError(error) ? error : appError;
         }
       },
-      'fetch-hash': fetchHashHandler(platform.fetcher, db),
+      'fetch-hash': fetchHashHandler(platform.fetcher, db, logger),
       'cs-probe': csProbeHandler(platform),
     },
     { concurrency: platform.config.worker.concurrency },

@@ -26,7 +26,12 @@ export interface FakeFile {
 
 export interface FakeVirusTotal {
   readonly url: string;
-  readonly requests: { readonly at: number; readonly path: string; readonly status: number; readonly key: string | null }[];
+  readonly requests: {
+    readonly at: number;
+    readonly path: string;
+    readonly status: number;
+    readonly key: string | null;
+  }[];
   addFile(file: FakeFile): string;
   /** Makes the next `count` requests fail with this status and body. */
   failNext(count: number, status: number, body: string): void;
@@ -45,7 +50,8 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  const error = (res: ServerResponse, status: number, code: string, message: string): void => send(res, status, { error: { code, message } });
+  const error = (res: ServerResponse, status: number, code: string, message: string): void =>
+    send(res, status, { error: { code, message } });
   const fileObject = (f: FakeFile & { sha256: string; md5: string; sha1: string }): unknown => ({
     type: 'file',
     id: f.sha256,
@@ -59,17 +65,37 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
       meaningful_name: f.names?.[0],
       tags: f.tags ?? [],
       first_submission_date: 1_700_000_000,
-      last_analysis_stats: { malicious: f.malicious ?? 0, suspicious: 0, undetected: 70 - (f.malicious ?? 0), harmless: 0 },
-      last_analysis_results: { 'ESET-NOD32': { category: (f.malicious ?? 0) > 0 ? 'malicious' : 'undetected', engine_name: 'ESET-NOD32', result: (f.malicious ?? 0) > 0 ? 'Win32/Fake.A' : null } },
+      last_analysis_stats: {
+        malicious: f.malicious ?? 0,
+        suspicious: 0,
+        undetected: 70 - (f.malicious ?? 0),
+        harmless: 0,
+      },
+      last_analysis_results: {
+        'ESET-NOD32': {
+          category: (f.malicious ?? 0) > 0 ? 'malicious' : 'undetected',
+          engine_name: 'ESET-NOD32',
+          result: (f.malicious ?? 0) > 0 ? 'Win32/Fake.A' : null,
+        },
+      },
     },
   });
-  const find = (id: string) => files.get(id.toLowerCase()) ?? [...files.values()].find((f) => f.md5 === id.toLowerCase() || f.sha1 === id.toLowerCase());
+  const find = (id: string) =>
+    files.get(id.toLowerCase()) ??
+    [...files.values()].find((f) => f.md5 === id.toLowerCase() || f.sha1 === id.toLowerCase());
   const page = (res: ServerResponse, url: URL, items: readonly unknown[]): void => {
     const limit = Math.min(Number(url.searchParams.get('limit') ?? '10'), 300);
     const offset = Number(url.searchParams.get('cursor') ?? '0');
     const slice = items.slice(offset, offset + limit);
     const next = offset + limit < items.length ? String(offset + limit) : undefined;
-    send(res, 200, { data: slice, meta: next === undefined ? {} : { cursor: next }, links: { self: url.toString(), ...(next === undefined ? {} : { next: `${url.pathname}?cursor=${next}` }) } });
+    send(res, 200, {
+      data: slice,
+      meta: next === undefined ? {} : { cursor: next },
+      links: {
+        self: url.toString(),
+        ...(next === undefined ? {} : { next: `${url.pathname}?cursor=${next}` }),
+      },
+    });
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
@@ -77,11 +103,15 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
     if (url.pathname.startsWith('/storage/')) {
       const f = files.get(url.pathname.slice('/storage/'.length));
       if (f === undefined) return error(res, 404, 'NotFoundError', 'gone');
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': f.bytes.byteLength });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': f.bytes.byteLength,
+      });
       return void res.end(f.bytes);
     }
     const key = req.headers['x-apikey'];
-    if (typeof key !== 'string') return error(res, 401, 'AuthenticationRequiredError', 'X-Apikey header is missing');
+    if (typeof key !== 'string')
+      return error(res, 401, 'AuthenticationRequiredError', 'X-Apikey header is missing');
     const premium = options.keys[key];
     if (premium === undefined) return error(res, 401, 'WrongCredentialsError', 'Wrong API key');
     if (options.quota !== undefined) {
@@ -98,40 +128,94 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
     let m: RegExpExecArray | null;
     if (req.method === 'GET' && (m = /^\/files\/([^/]+)$/.exec(path)) !== null) {
       const f = find(decodeURIComponent(m[1] ?? ''));
-      return f === undefined ? error(res, 404, 'NotFoundError', `File "${m[1] ?? ''}" not found`) : send(res, 200, { data: fileObject(f) });
+      return f === undefined
+        ? error(res, 404, 'NotFoundError', `File "${m[1] ?? ''}" not found`)
+        : send(res, 200, { data: fileObject(f) });
     }
     if (req.method === 'GET' && (m = /^\/files\/([^/]+)\/download$/.exec(path)) !== null) {
-      if (!premium) return error(res, 403, 'ForbiddenError', 'You are not allowed to perform the requested operation');
+      if (!premium)
+        return error(res, 403, 'ForbiddenError', 'You are not allowed to perform the requested operation');
       const f = find(decodeURIComponent(m[1] ?? ''));
-      if (f === undefined || f.downloadable === false) return error(res, 404, 'NotFoundError', 'File not found');
+      if (f === undefined || f.downloadable === false)
+        return error(res, 404, 'NotFoundError', 'File not found');
       res.writeHead(302, { location: `/storage/${f.sha256}` });
       return void res.end();
     }
-    if (!premium && path.startsWith('/intelligence/')) return error(res, 403, 'ForbiddenError', 'Premium only');
+    if (!premium && path.startsWith('/intelligence/'))
+      return error(res, 403, 'ForbiddenError', 'Premium only');
     if (req.method === 'GET' && path === '/intelligence/search') {
-      if ((url.searchParams.get('query') ?? '') === '') return error(res, 400, 'BadRequestError', 'query required');
-      return page(res, url, searchResults.map((sha256) => { const f = files.get(sha256); return f === undefined ? { type: 'file', id: sha256, attributes: {} } : fileObject(f); }));
+      if ((url.searchParams.get('query') ?? '') === '')
+        return error(res, 400, 'BadRequestError', 'query required');
+      return page(
+        res,
+        url,
+        searchResults.map((sha256) => {
+          const f = files.get(sha256);
+          return f === undefined ? { type: 'file', id: sha256, attributes: {} } : fileObject(f);
+        }),
+      );
     }
     if (req.method === 'GET' && path === '/intelligence/hunting_notification_files') {
-      return page(res, url, [...files.values()].map((f) => ({ ...(fileObject(f) as object), context_attributes: { rule_name: 'fake_rule', ruleset_name: 'fake', notification_id: `n-${f.sha256.slice(0, 8)}`, match_in_subfile: false } })));
+      return page(
+        res,
+        url,
+        [...files.values()].map((f) => ({
+          ...(fileObject(f) as object),
+          context_attributes: {
+            rule_name: 'fake_rule',
+            ruleset_name: 'fake',
+            notification_id: `n-${f.sha256.slice(0, 8)}`,
+            match_in_subfile: false,
+          },
+        })),
+      );
     }
     if (req.method === 'POST' && path === '/intelligence/retrohunt_jobs') {
       let rules: unknown;
       try {
-        rules = (JSON.parse(body) as { data?: { type?: string; attributes?: { rules?: unknown } } }).data?.attributes?.rules;
+        rules = (JSON.parse(body) as { data?: { type?: string; attributes?: { rules?: unknown } } }).data
+          ?.attributes?.rules;
       } catch {
         return error(res, 400, 'BadRequestError', 'body is not JSON');
       }
-      if (typeof rules !== 'string' || rules === '') return error(res, 400, 'InvalidArgumentError', 'rules required');
+      if (typeof rules !== 'string' || rules === '')
+        return error(res, 400, 'InvalidArgumentError', 'rules required');
       const id = `job-${retrohunts.size + 1}`;
       retrohunts.set(id, { rules, created: Math.floor(Date.now() / 1000) });
-      return send(res, 200, { data: { type: 'retrohunt_job', id, attributes: { status: 'queued', rules, progress: 0, creation_date: retrohunts.get(id)?.created, corpus: 'main' } } });
+      return send(res, 200, {
+        data: {
+          type: 'retrohunt_job',
+          id,
+          attributes: {
+            status: 'queued',
+            rules,
+            progress: 0,
+            creation_date: retrohunts.get(id)?.created,
+            corpus: 'main',
+          },
+        },
+      });
     }
-    if (req.method === 'GET' && (m = /^\/intelligence\/retrohunt_jobs\/([^/]+)(\/matching_files)?$/.exec(path)) !== null) {
+    if (
+      req.method === 'GET' &&
+      (m = /^\/intelligence\/retrohunt_jobs\/([^/]+)(\/matching_files)?$/.exec(path)) !== null
+    ) {
       const job = retrohunts.get(m[1] ?? '');
       if (job === undefined) return error(res, 404, 'NotFoundError', 'no such job');
       if (m[2] !== undefined) return page(res, url, [...files.values()].map(fileObject));
-      return send(res, 200, { data: { type: 'retrohunt_job', id: m[1], attributes: { status: 'finished', rules: job.rules, progress: 100, num_matches: files.size, creation_date: job.created } } });
+      return send(res, 200, {
+        data: {
+          type: 'retrohunt_job',
+          id: m[1],
+          attributes: {
+            status: 'finished',
+            rules: job.rules,
+            progress: 100,
+            num_matches: files.size,
+            creation_date: job.created,
+          },
+        },
+      });
     }
     return error(res, 404, 'NotFoundError', `no route ${path}`);
   };
@@ -142,7 +226,12 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
     req.on('end', () => {
       const originalEnd = res.end.bind(res);
       const key = req.headers['x-apikey'];
-      const record = { at: Date.now(), path: req.url ?? '', status: 0, key: typeof key === 'string' ? key : null };
+      const record = {
+        at: Date.now(),
+        path: req.url ?? '',
+        status: 0,
+        key: typeof key === 'string' ? key : null,
+      };
       if (!(req.url ?? '').startsWith('/storage/')) requests.push(record);
       res.end = ((...args: Parameters<typeof originalEnd>) => {
         record.status = res.statusCode;

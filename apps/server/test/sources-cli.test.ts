@@ -14,11 +14,23 @@ import { startFakeVirusTotal, type FakeVirusTotal } from './fake-virustotal.js';
 
 const CLI = fileURLToPath(new URL('../../cli/bin/malpipe.js', import.meta.url));
 
-function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 90_000 }, (error, stdout, stderr) => {
-      resolveRun({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        resolveRun({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 
@@ -37,7 +49,11 @@ describe('malpipe fetch / malpipe sources test', () => {
     sha256 = vt.addFile({ bytes: sample, malicious: 1 });
     mb.addFile(sample);
     // `sources test` asks VirusTotal for the EICAR report.
-    vt.addFile({ bytes: new TextEncoder().encode('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*') });
+    vt.addFile({
+      bytes: new TextEncoder().encode(
+        'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*',
+      ),
+    });
     env = {
       MALPIPE_VT_API_KEY: 'vt-key',
       MALPIPE_VT_BASE_URL: vt.url,
@@ -54,14 +70,22 @@ describe('malpipe fetch / malpipe sources test', () => {
   });
 
   it('sources test: reports each source, and fails on a wrong key', async () => {
-    const ok = await runCli(['sources', 'test', '--json'], { ...env, MALPIPE_DATA_DIR: join(dir, 'test-ok') });
+    const ok = await runCli(['sources', 'test', '--json'], {
+      ...env,
+      MALPIPE_DATA_DIR: join(dir, 'test-ok'),
+    });
     expect(ok.stderr).toBe('');
     expect(JSON.parse(ok.stdout)).toEqual([
       { source: 'virustotal', status: 'ok', detail: expect.stringContaining('readable') as unknown },
       { source: 'malwarebazaar', status: 'ok', detail: expect.stringContaining('tag query') as unknown },
     ]);
     expect(ok.code).toBe(0);
-    const bad = await runCli(['sources', 'test'], { ...env, MALPIPE_MB_API_KEY: 'wrong', MALPIPE_VT_API_KEY: '', MALPIPE_DATA_DIR: join(dir, 'test-bad') });
+    const bad = await runCli(['sources', 'test'], {
+      ...env,
+      MALPIPE_MB_API_KEY: 'wrong',
+      MALPIPE_VT_API_KEY: '',
+      MALPIPE_DATA_DIR: join(dir, 'test-bad'),
+    });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/virustotal\s+not-configured/);
     expect(bad.stdout).toMatch(/malwarebazaar\s+failed\s+UPSTREAM_AUTH_FAILED/);
@@ -69,7 +93,10 @@ describe('malpipe fetch / malpipe sources test', () => {
 
   it('fetch --local: fetches, analyses and prints the state per hash (exit 1 for a hash nobody has)', async () => {
     const unknown = 'c'.repeat(32);
-    const run = await runCli(['fetch', '--local', '--json', sha256, unknown], { ...env, MALPIPE_DATA_DIR: join(dir, 'local') });
+    const run = await runCli(['fetch', '--local', '--json', sha256, unknown], {
+      ...env,
+      MALPIPE_DATA_DIR: join(dir, 'local'),
+    });
     const requests = JSON.parse(run.stdout) as { hash: string; state: string; sha256: string | null }[];
     expect(requests.map((r) => [r.hash, r.state])).toEqual([
       [sha256, 'analysed'],
@@ -88,7 +115,10 @@ describe('malpipe fetch / malpipe sources test', () => {
       app = await buildHttpApp(platform.httpServices, config, { webRoot: null });
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
       const { secret } = await createApiToken(platform.db, { name: 'cli', role: 'analyst' });
-      const run = await runCli(['fetch', '--server', url, '--token', secret, '--wait', '--timeout', '60', sha256], {});
+      const run = await runCli(
+        ['fetch', '--server', url, '--token', secret, '--wait', '--timeout', '60', sha256],
+        {},
+      );
       expect(run.stderr).toBe('');
       expect(run.stdout).toMatch(new RegExp(`^${sha256}\\s+analysed\\s+${sha256}`));
       expect(run.code).toBe(0);

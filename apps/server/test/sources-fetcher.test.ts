@@ -63,7 +63,15 @@ describe(HashFetcher.name, () => {
       sources: createHashSources(config, db, { maxDownloadBytes: 1024 * 1024, rateMarginMs: 0 }),
       submitSample: (input) =>
         submitSample(
-          { db, store, enqueueAnalysis: async () => undefined, identify: (b, name) => identifyFile(b, name ?? undefined), uploadLimitBytes: 1024 * 1024, tmpDir: dir, defaultArchivePasswords: [] },
+          {
+            db,
+            store,
+            enqueueAnalysis: async () => undefined,
+            identify: (b, name) => identifyFile(b, name ?? undefined),
+            uploadLimitBytes: 1024 * 1024,
+            tmpDir: dir,
+            defaultArchivePasswords: [],
+          },
           input,
         ),
       reschedule: async (id, delayMs) => void rescheduled.push({ id, delayMs }),
@@ -75,22 +83,40 @@ describe(HashFetcher.name, () => {
   }
 
   async function request(hash: string): Promise<string> {
-    const [entry] = await submitHashes(db, { hashes: [hash], fetchQueue: { enqueue: async (_trx, id) => void enqueued.push(id), wake: () => undefined } });
+    const [entry] = await submitHashes(db, {
+      hashes: [hash],
+      fetchQueue: { enqueue: async (_trx, id) => void enqueued.push(id), wake: () => undefined },
+    });
     if (entry === undefined) throw new Error('no entry');
     return entry.id;
   }
 
-  const state = (id: string) => db.selectFrom('hash_requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const state = (id: string) =>
+    db.selectFrom('hash_requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   it('queues a fetch job per unknown hash and fetches from VirusTotal with a premium key, storing the report as a result', async () => {
     const sha256 = vt.addFile({ bytes: bytes('premium sample'), names: ['p.exe'], malicious: 3 });
     const id = await request(sha256);
     expect(enqueued).toEqual([id]);
-    expect(await fetcher(sourcesConfig('premium', 'mb-key')).fetch(id, signal)).toMatchObject({ state: 'fetched', source: 'virustotal', sha256 });
+    expect(await fetcher(sourcesConfig('premium', 'mb-key')).fetch(id, signal)).toMatchObject({
+      state: 'fetched',
+      source: 'virustotal',
+      sha256,
+    });
     expect(await state(id)).toMatchObject({ state: 'fetched', sample_sha256: sha256 });
-    const result = await db.selectFrom('analysis_results').selectAll().where('sha256', '=', sha256).where('analyzer', '=', 'virustotal').executeTakeFirstOrThrow();
-    expect(JSON.parse(result.result ?? '{}')).toMatchObject({ detections: { malicious: 3 }, names: ['p.exe'] });
-    expect(await db.selectFrom('sample_sources').select('source').where('sha256', '=', sha256).execute()).toEqual([{ source: 'virustotal' }]);
+    const result = await db
+      .selectFrom('analysis_results')
+      .selectAll()
+      .where('sha256', '=', sha256)
+      .where('analyzer', '=', 'virustotal')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(result.result ?? '{}')).toMatchObject({
+      detections: { malicious: 3 },
+      names: ['p.exe'],
+    });
+    expect(
+      await db.selectFrom('sample_sources').select('source').where('sha256', '=', sha256).execute(),
+    ).toEqual([{ source: 'virustotal' }]);
     expect(mb.requests).toHaveLength(0);
   });
 
@@ -98,21 +124,40 @@ describe(HashFetcher.name, () => {
     const sample = bytes('bazaar only sample');
     const sha256 = vt.addFile({ bytes: sample, malicious: 9 });
     mb.addFile(sample, { fileName: 'b.exe', tags: ['exe'] });
-    const md5 = (await new (await import('../src/sources/virustotal-client.js')).VirusTotalClient({ apiKey: 'public', baseUrl: vt.url }).getFile(sha256)).attributes.md5 ?? '';
+    const md5 =
+      (
+        await new (await import('../src/sources/virustotal-client.js')).VirusTotalClient({
+          apiKey: 'public',
+          baseUrl: vt.url,
+        }).getFile(sha256)
+      ).attributes.md5 ?? '';
     const id = await request(md5);
-    expect(await fetcher(sourcesConfig('public', 'mb-key')).fetch(id, signal)).toMatchObject({ state: 'fetched', source: 'malwarebazaar', sha256 });
-    const analyzers = (await db.selectFrom('analysis_results').select('analyzer').where('sha256', '=', sha256).execute()).map((r) => r.analyzer);
+    expect(await fetcher(sourcesConfig('public', 'mb-key')).fetch(id, signal)).toMatchObject({
+      state: 'fetched',
+      source: 'malwarebazaar',
+      sha256,
+    });
+    const analyzers = (
+      await db.selectFrom('analysis_results').select('analyzer').where('sha256', '=', sha256).execute()
+    ).map((r) => r.analyzer);
     expect(analyzers).toContain('virustotal');
   });
 
   it('stores the VirusTotal report on its own when no source can provide the file', async () => {
     const sha256 = vt.addFile({ bytes: bytes('report only'), malicious: 50, tags: ['trojan'] });
     const id = await request(sha256);
-    expect(await fetcher(sourcesConfig('public', 'mb-key')).fetch(id, signal)).toEqual({ state: 'not-found', reports: ['virustotal'] });
+    expect(await fetcher(sourcesConfig('public', 'mb-key')).fetch(id, signal)).toEqual({
+      state: 'not-found',
+      reports: ['virustotal'],
+    });
     const row = await state(id);
     expect(row.state).toBe('not-found');
     expect(row.error_message).toMatch(/report\(s\) stored from virustotal/);
-    const report = await db.selectFrom('source_reports').selectAll().where('sha256', '=', sha256).executeTakeFirstOrThrow();
+    const report = await db
+      .selectFrom('source_reports')
+      .selectAll()
+      .where('sha256', '=', sha256)
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(report.report)).toMatchObject({ tags: ['trojan'], detections: { malicious: 50 } });
   });
 
@@ -143,7 +188,10 @@ describe(HashFetcher.name, () => {
     const before = vt.requests.length;
     expect(await f.fetch(id, signal)).toMatchObject({ state: 'waiting' });
     expect(vt.requests.length).toBe(before);
-    const failing = fetcher(sourcesConfig('public', null), { circuit: { threshold: 100, cooldownMs: 1 }, maxAttempts: 3 });
+    const failing = fetcher(sourcesConfig('public', null), {
+      circuit: { threshold: 100, cooldownMs: 1 },
+      maxAttempts: 3,
+    });
     await db.deleteFrom('source_circuits').execute();
     vt.failNext(1, 502, 'bad gateway');
     expect(await failing.fetch(id, signal)).toMatchObject({ state: 'failed' });
@@ -163,7 +211,9 @@ describe(HashFetcher.name, () => {
     expect(await db.selectFrom('hash_fetches').selectAll().execute()).toEqual([]);
     // The shared budget is now spent: a second fetcher (another worker) does not even ask VirusTotal.
     const before = vt.requests.length;
-    expect(await fetcher(sourcesConfig('premium', null)).fetch(id, signal)).toMatchObject({ state: 'waiting' });
+    expect(await fetcher(sourcesConfig('premium', null)).fetch(id, signal)).toMatchObject({
+      state: 'waiting',
+    });
     expect(vt.requests.length).toBe(before);
   });
 
@@ -183,7 +233,20 @@ describe(HashFetcher.name, () => {
     const now = new Date().toISOString();
     const ids = ['r1', 'r2'];
     for (const id of ids) {
-      await db.insertInto('hash_requests').values({ id, hash: sha256, hash_type: 'sha256', state: 'queued', sample_sha256: null, error_message: null, requested_by: null, created_at: now, updated_at: now }).execute();
+      await db
+        .insertInto('hash_requests')
+        .values({
+          id,
+          hash: sha256,
+          hash_type: 'sha256',
+          state: 'queued',
+          sample_sha256: null,
+          error_message: null,
+          requested_by: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     }
     const f = fetcher(sourcesConfig('premium', null));
     const outcomes = await Promise.all(ids.map((id) => f.fetch(id, signal)));
@@ -204,7 +267,10 @@ describe(HashFetcher.name, () => {
     const liar = await startFakeMalwareBazaar({ apiKey: 'mb-key' });
     try {
       const other = liar.addFile(bytes('different bytes'));
-      const config = { ...sourcesConfig(null, 'mb-key'), malwarebazaar: { apiKey: 'mb-key', baseUrl: liar.url, rateLimits: [] } };
+      const config = {
+        ...sourcesConfig(null, 'mb-key'),
+        malwarebazaar: { apiKey: 'mb-key', baseUrl: liar.url, rateLimits: [] },
+      };
       const realFetch = globalThis.fetch;
       const swapped: typeof fetch = (input, init) => {
         const body = typeof init?.body === 'string' ? init.body.replace(sha256, other) : init?.body;
@@ -212,7 +278,10 @@ describe(HashFetcher.name, () => {
       };
       globalThis.fetch = swapped;
       try {
-        expect(await fetcher(config).fetch(id, signal)).toMatchObject({ state: 'retrying', reason: expect.stringMatching(/do not match/) as unknown });
+        expect(await fetcher(config).fetch(id, signal)).toMatchObject({
+          state: 'retrying',
+          reason: expect.stringMatching(/do not match/) as unknown,
+        });
       } finally {
         globalThis.fetch = realFetch;
       }
@@ -223,27 +292,52 @@ describe(HashFetcher.name, () => {
   });
 
   it('rejects malformed hashes and more than 10,000 per request; takes 10,000 with one job each', async () => {
-    await expect(submitHashes(db, { hashes: ['not-a-hash'] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(submitHashes(db, { hashes: Array.from({ length: 10_001 }, (_, i) => i.toString(16).padStart(32, '0')) })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    await expect(submitHashes(db, { hashes: ['not-a-hash'] })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    await expect(
+      submitHashes(db, {
+        hashes: Array.from({ length: 10_001 }, (_, i) => i.toString(16).padStart(32, '0')),
+      }),
+    ).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     const many = Array.from({ length: 10_000 }, (_, i) => i.toString(16).padStart(64, '0'));
-    const entries = await submitHashes(db, { hashes: many, fetchQueue: { enqueue: async (_trx, id) => void enqueued.push(id), wake: () => undefined } });
+    const entries = await submitHashes(db, {
+      hashes: many,
+      fetchQueue: { enqueue: async (_trx, id) => void enqueued.push(id), wake: () => undefined },
+    });
     expect(entries).toHaveLength(10_000);
     expect(new Set(enqueued)).toEqual(new Set(entries.map((e) => e.id)));
   });
 
   it('lets only the owning job fetch, and re-queues open requests whose job is gone', async () => {
     const queue = new SqliteJobQueue(db);
-    const fetchQueue = { enqueue: (trx: Database, id: string) => enqueueFetchHash(queue, trx, id), wake: () => undefined };
+    const fetchQueue = {
+      enqueue: (trx: Database, id: string) => enqueueFetchHash(queue, trx, id),
+      wake: () => undefined,
+    };
     const [owned] = await submitHashes(db, { hashes: ['d'.repeat(64)], fetchQueue });
     const [orphan] = await submitHashes(db, { hashes: ['e'.repeat(64)] });
     const [live] = await submitHashes(db, { hashes: ['1'.repeat(64)], fetchQueue });
-    const ownerOf = async (id: string) => (await db.selectFrom('hash_fetches').select('job_id').where('hash_request_id', '=', id).executeTakeFirst())?.job_id ?? null;
+    const ownerOf = async (id: string) =>
+      (
+        await db
+          .selectFrom('hash_fetches')
+          .select('job_id')
+          .where('hash_request_id', '=', id)
+          .executeTakeFirst()
+      )?.job_id ?? null;
     const firstJob = await ownerOf(owned?.id ?? '');
     expect(firstJob).not.toBeNull();
-    expect(await fetcher(sourcesConfig('public', null)).fetch(owned?.id ?? '', signal, 'some-stale-job')).toEqual({ state: 'skipped' });
+    expect(
+      await fetcher(sourcesConfig('public', null)).fetch(owned?.id ?? '', signal, 'some-stale-job'),
+    ).toEqual({ state: 'skipped' });
     expect(vt.requests).toHaveLength(0);
 
-    await db.updateTable('jobs').set({ state: 'dead' }).where('id', '=', firstJob ?? '').execute();
+    await db
+      .updateTable('jobs')
+      .set({ state: 'dead' })
+      .where('id', '=', firstJob ?? '')
+      .execute();
     expect((await recoverHashRequests(db, queue)).sort()).toEqual([owned?.id, orphan?.id].sort());
     const secondJob = await ownerOf(owned?.id ?? '');
     expect(secondJob).not.toBe(firstJob);
@@ -251,7 +345,9 @@ describe(HashFetcher.name, () => {
     expect(await ownerOf(live?.id ?? '')).not.toBeNull();
     expect(await recoverHashRequests(db, queue)).toEqual([]);
     // The new owner does the work.
-    expect(await fetcher(sourcesConfig('public', null)).fetch(owned?.id ?? '', signal, secondJob ?? '')).toMatchObject({ state: 'not-found' });
+    expect(
+      await fetcher(sourcesConfig('public', null)).fetch(owned?.id ?? '', signal, secondJob ?? ''),
+    ).toMatchObject({ state: 'not-found' });
     await queue.close(0);
   });
 });

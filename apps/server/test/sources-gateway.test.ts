@@ -49,13 +49,17 @@ describe('the hash gateway', () => {
 
   const headers = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-  async function waitForState(id: string, states: readonly string[]): Promise<ReturnType<typeof HashRequestSchema.parse>> {
+  async function waitForState(
+    id: string,
+    states: readonly string[],
+  ): Promise<ReturnType<typeof HashRequestSchema.parse>> {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const response = await app.inject({ method: 'GET', url: `/api/v1/hashes/${id}`, headers: headers() });
       const request = HashRequestSchema.parse(response.json());
       if (states.includes(request.state)) return request;
-      if (Date.now() > deadline) throw new Error(`request ${id} still ${request.state}: ${request.errorMessage ?? ''}`);
+      if (Date.now() > deadline)
+        throw new Error(`request ${id} still ${request.state}: ${request.errorMessage ?? ''}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -69,7 +73,9 @@ describe('the hash gateway', () => {
       method: 'POST',
       url: '/api/v1/hashes',
       headers: headers(),
-      payload: { text: `IoCs from the report:\n- ${sha256.toUpperCase()} (loader)\n- sha1=${unknown};\nnot a hash: ${'a'.repeat(50)}` },
+      payload: {
+        text: `IoCs from the report:\n- ${sha256.toUpperCase()} (loader)\n- sha1=${unknown};\nnot a hash: ${'a'.repeat(50)}`,
+      },
     });
     expect(response.statusCode).toBe(202);
     const { hashes } = SubmitHashesResponseSchema.parse(response.json());
@@ -79,26 +85,49 @@ describe('the hash gateway', () => {
     ]);
     const [found, missing] = hashes;
     expect(await waitForState(found?.id ?? '', ['analysed'])).toMatchObject({ sha256 });
-    expect(await waitForState(missing?.id ?? '', ['not-found'])).toMatchObject({ errorMessage: 'no source has this hash' });
+    expect(await waitForState(missing?.id ?? '', ['not-found'])).toMatchObject({
+      errorMessage: 'no source has this hash',
+    });
 
-    const report = SampleReportSchema.parse((await app.inject({ method: 'GET', url: `/api/v1/samples/${sha256}`, headers: headers() })).json());
+    const report = SampleReportSchema.parse(
+      (await app.inject({ method: 'GET', url: `/api/v1/samples/${sha256}`, headers: headers() })).json(),
+    );
     expect(report.sources).toContain('malwarebazaar');
     expect(report.results.map((r) => r.analyzer)).toContain('virustotal');
 
     // Known now: linked at once, nothing fetched again.
     const before = vt.requests.length + mb.requests.length;
-    const again = SubmitHashesResponseSchema.parse((await app.inject({ method: 'POST', url: '/api/v1/hashes', headers: headers(), payload: { hashes: [sha256] } })).json());
+    const again = SubmitHashesResponseSchema.parse(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/v1/hashes',
+          headers: headers(),
+          payload: { hashes: [sha256] },
+        })
+      ).json(),
+    );
     expect(again.hashes[0]).toMatchObject({ state: 'analysed', sha256 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(vt.requests.length + mb.requests.length).toBe(before);
   });
 
   it('refuses malformed hashes and oversized lists with clear errors', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/api/v1/hashes', headers: headers(), payload: { hashes: ['xyz', '1234'] } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/v1/hashes',
+      headers: headers(),
+      payload: { hashes: ['xyz', '1234'] },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
     const many = Array.from({ length: 10_001 }, (_, i) => i.toString(16).padStart(32, '0'));
-    const tooMany = await app.inject({ method: 'POST', url: '/api/v1/hashes', headers: headers(), payload: { hashes: many } });
+    const tooMany = await app.inject({
+      method: 'POST',
+      url: '/api/v1/hashes',
+      headers: headers(),
+      payload: { hashes: many },
+    });
     expect(tooMany.statusCode).toBe(422);
   });
 });

@@ -21,7 +21,9 @@ interface Worker {
 }
 
 function startWorker(args: readonly string[]): Promise<Worker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const worker: Worker = { child, lines: [] };
   let buffered = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -65,7 +67,10 @@ describe('the VirusTotal rate limit across worker processes', () => {
     const url = `sqlite:${join(dir, 'db.sqlite')}`;
     // The server enforces the same quota: any request past it would be a 429 QuotaExceededError.
     vt = await startFakeVirusTotal({ keys: { key: true }, quota: { limit: LIMIT, windowMs: WINDOW_MS } });
-    const known = Array.from({ length: 3 }, (_, i) => vt?.addFile({ bytes: new TextEncoder().encode(`rate limited sample ${i}`) }) ?? '');
+    const known = Array.from(
+      { length: 3 },
+      (_, i) => vt?.addFile({ bytes: new TextEncoder().encode(`rate limited sample ${i}`) }) ?? '',
+    );
     const unknown = Array.from({ length: 5 }, (_, i) => (i + 1).toString(16).padStart(64, 'e'));
     db = await createDatabase(url);
     const producer = new SqliteJobQueue(db);
@@ -83,7 +88,12 @@ describe('the VirusTotal rate limit across worker processes', () => {
     }, 45_000);
 
     const states = await db.selectFrom('hash_requests').select(['hash', 'state']).execute();
-    expect(states.filter((s) => s.state === 'fetched').map((s) => s.hash).sort()).toEqual([...known].sort());
+    expect(
+      states
+        .filter((s) => s.state === 'fetched')
+        .map((s) => s.hash)
+        .sort(),
+    ).toEqual([...known].sort());
     expect(states.filter((s) => s.state === 'not-found')).toHaveLength(unknown.length);
     // Every request was answered: the shared limiter, not the server, made both processes wait. A report
     // whose download had to wait is reused on the retry, so exactly 3 reports + 3 downloads + 5 lookups.

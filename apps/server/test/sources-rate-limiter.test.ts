@@ -4,9 +4,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/database/create-database.js';
 import type { Database } from '../src/database/database.js';
-import { createPostgresTestDatabase, type PostgresTestDatabase } from '../src/database/postgres-test-database.js';
+import {
+  createPostgresTestDatabase,
+  type PostgresTestDatabase,
+} from '../src/database/postgres-test-database.js';
 import { DatabaseRateLimiter } from '../src/fetcher/rate-limiter.js';
-import { cacheNotFound, circuitOpenUntil, isCachedNotFound, recordSourceFailure, recordSourceSuccess } from '../src/fetcher/source-state.js';
+import {
+  cacheNotFound,
+  circuitOpenUntil,
+  isCachedNotFound,
+  recordSourceFailure,
+  recordSourceSuccess,
+} from '../src/fetcher/source-state.js';
 
 interface Backend {
   readonly name: string;
@@ -17,7 +26,11 @@ interface Backend {
 const sqliteDir = mkdtempSync(join(tmpdir(), 'malpipe-limiter-'));
 let postgres: PostgresTestDatabase | undefined;
 const BACKENDS: Backend[] = [
-  { name: 'sqlite', open: () => createDatabase(`sqlite:${join(sqliteDir, 'db.sqlite')}`), close: async () => rmSync(sqliteDir, { recursive: true, force: true }) },
+  {
+    name: 'sqlite',
+    open: () => createDatabase(`sqlite:${join(sqliteDir, 'db.sqlite')}`),
+    close: async () => rmSync(sqliteDir, { recursive: true, force: true }),
+  },
   {
     name: 'postgres',
     open: async () => {
@@ -57,7 +70,9 @@ for (const backend of BACKENDS) {
       const a = new DatabaseRateLimiter(database(), { now: () => now, marginMs: 0 });
       const b = new DatabaseRateLimiter(database(), { now: () => now, marginMs: 0 });
       const limits = [{ limit: 5, windowMs: 60_000 }];
-      const results = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? a : b).tryAcquire('vt:concurrent', limits)));
+      const results = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? a : b).tryAcquire('vt:concurrent', limits)),
+      );
       expect(results.filter((r) => r.ok)).toHaveLength(5);
       const denied = results.find((r) => !r.ok);
       expect(denied).toMatchObject({ ok: false });
@@ -76,7 +91,10 @@ for (const backend of BACKENDS) {
       expect(second.ok).toBe(true);
       if (second.ok) await limiter.release(second);
       now += 400; // +900: both slots still within a window of their completion
-      expect(await limiter.tryAcquire('mb:sliding', limits)).toEqual({ ok: false, retryAt: 10_000_000 + 500 + 1_000 });
+      expect(await limiter.tryAcquire('mb:sliding', limits)).toEqual({
+        ok: false,
+        retryAt: 10_000_000 + 500 + 1_000,
+      });
       now = 10_000_000 + 1_500; // both completed at +500: both free again, and no third
       expect((await limiter.tryAcquire('mb:sliding', limits)).ok).toBe(true);
       expect((await limiter.tryAcquire('mb:sliding', limits)).ok).toBe(true);
@@ -84,7 +102,10 @@ for (const backend of BACKENDS) {
       expect(await limiter.tryAcquire('mb:sliding', limits)).toEqual({ ok: false, retryAt: now + 1_000 });
       await limiter.block('mb:sliding', limits, now + 60_000);
       now += 5_000;
-      expect(await limiter.tryAcquire('mb:sliding', limits)).toMatchObject({ ok: false, retryAt: now - 5_000 + 60_000 });
+      expect(await limiter.tryAcquire('mb:sliding', limits)).toMatchObject({
+        ok: false,
+        retryAt: now - 5_000 + 60_000,
+      });
     });
 
     it('caches not-found answers until they expire, and opens then closes a circuit', async (context) => {

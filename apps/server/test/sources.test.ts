@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@malpipe/core';
-import { MalwareBazaarClient } from '../src/sources/malwarebazaar-client.js';
+import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from '@zip.js/zip.js';
+import { MalwareBazaarClient, unzipSample } from '../src/sources/malwarebazaar-client.js';
 import { MalwareBazaarSource } from '../src/sources/malwarebazaar-source.js';
 import { isPrivateAddress, UrlSource } from '../src/sources/url-source.js';
 import { isVirusTotalError, VirusTotalClient } from '../src/sources/virustotal-client.js';
@@ -19,7 +20,12 @@ describe(VirusTotalClient.name, () => {
   let sha256: string;
   beforeAll(async () => {
     vt = await startFakeVirusTotal({ keys: { premium: true, public: false } });
-    sha256 = vt.addFile({ bytes: bytes('MZ fake sample one'), names: ['one.exe'], tags: ['peexe'], malicious: 42 });
+    sha256 = vt.addFile({
+      bytes: bytes('MZ fake sample one'),
+      names: ['one.exe'],
+      tags: ['peexe'],
+      malicious: 42,
+    });
     vt.addFile({ bytes: bytes('second') });
     vt.addFile({ bytes: bytes('third') });
   });
@@ -38,7 +44,9 @@ describe(VirusTotalClient.name, () => {
     const client = new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url });
     const notFound = await client.getFile(UNKNOWN).catch((e: unknown) => e);
     expect(isVirusTotalError(notFound, 'NotFoundError')).toBe(true);
-    const wrong = await new VirusTotalClient({ apiKey: 'nope', baseUrl: vt.url }).getFile(sha256).catch((e: unknown) => e);
+    const wrong = await new VirusTotalClient({ apiKey: 'nope', baseUrl: vt.url })
+      .getFile(sha256)
+      .catch((e: unknown) => e);
     expect(wrong).toMatchObject({ code: 'UPSTREAM_AUTH_FAILED', vtCode: 'WrongCredentialsError' });
     const forbidden = await client.downloadFile(sha256).catch((e: unknown) => e);
     expect(forbidden).toMatchObject({ code: 'FORBIDDEN', vtCode: 'ForbiddenError' });
@@ -64,7 +72,9 @@ describe(VirusTotalClient.name, () => {
     expect(job.attributes.status).toBe('queued');
     expect((await client.getRetrohuntJob(job.id)).attributes.status).toBe('finished');
     expect((await client.retrohuntMatchingFiles(job.id, { limit: 2 })).data).toHaveLength(2);
-    await expect(new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url }).search('x')).rejects.toMatchObject({ vtCode: 'ForbiddenError' });
+    await expect(
+      new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url }).search('x'),
+    ).rejects.toMatchObject({ vtCode: 'ForbiddenError' });
   });
 
   it('turns HTML error pages and garbage into UPSTREAM_FAILED, and 429 into a quota error with retryAt', async () => {
@@ -83,10 +93,22 @@ describe(VirusTotalClient.name, () => {
   });
 
   it('as a source: a public key yields the report without the file', async () => {
-    const found = await new VirusTotalSource(new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url })).lookup({ hash: sha256 }, signal);
-    expect(found).toMatchObject({ status: 'found', sha256, file: null, report: { detections: { malicious: 42, total: 70 }, names: ['one.exe'], tags: ['peexe'] } });
+    const found = await new VirusTotalSource(
+      new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url }),
+    ).lookup({ hash: sha256 }, signal);
+    expect(found).toMatchObject({
+      status: 'found',
+      sha256,
+      file: null,
+      report: { detections: { malicious: 42, total: 70 }, names: ['one.exe'], tags: ['peexe'] },
+    });
     if (found.status === 'found') expect(found.fileError?.code).toBe('FORBIDDEN');
-    expect(await new VirusTotalSource(new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url })).lookup({ hash: UNKNOWN }, signal)).toEqual({ status: 'not-found' });
+    expect(
+      await new VirusTotalSource(new VirusTotalClient({ apiKey: 'public', baseUrl: vt.url })).lookup(
+        { hash: UNKNOWN },
+        signal,
+      ),
+    ).toEqual({ status: 'not-found' });
   });
 });
 
@@ -95,13 +117,21 @@ describe(MalwareBazaarClient.name, () => {
   let sha256: string;
   beforeAll(async () => {
     mb = await startFakeMalwareBazaar({ apiKey: 'mb-key' });
-    sha256 = mb.addFile(bytes('MZ bazaar sample'), { fileName: 'invoice.exe', signature: 'AgentTesla', tags: ['exe', 'AgentTesla'] });
+    sha256 = mb.addFile(bytes('MZ bazaar sample'), {
+      fileName: 'invoice.exe',
+      signature: 'AgentTesla',
+      tags: ['exe', 'AgentTesla'],
+    });
   });
   afterAll(() => mb.close());
 
   it('answers get_info, and opens the AES-encrypted get_file ZIP', async () => {
     const client = new MalwareBazaarClient({ apiKey: 'mb-key', baseUrl: mb.url });
-    expect(await client.getInfo(sha256)).toMatchObject({ sha256_hash: sha256, signature: 'AgentTesla', file_name: 'invoice.exe' });
+    expect(await client.getInfo(sha256)).toMatchObject({
+      sha256_hash: sha256,
+      signature: 'AgentTesla',
+      file_name: 'invoice.exe',
+    });
     expect(await client.getInfo(UNKNOWN)).toBeNull();
     const file = await client.getFile(sha256);
     expect(new TextDecoder().decode(file?.bytes)).toBe('MZ bazaar sample');
@@ -118,7 +148,9 @@ describe(MalwareBazaarClient.name, () => {
   it('reports illegal hashes, wrong keys, 500s and garbage with clear codes', async () => {
     const client = new MalwareBazaarClient({ apiKey: 'mb-key', baseUrl: mb.url });
     await expect(client.getInfo('zz')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(new MalwareBazaarClient({ apiKey: 'bad', baseUrl: mb.url }).getInfo(sha256)).rejects.toMatchObject({ code: 'UPSTREAM_AUTH_FAILED' });
+    await expect(
+      new MalwareBazaarClient({ apiKey: 'bad', baseUrl: mb.url }).getInfo(sha256),
+    ).rejects.toMatchObject({ code: 'UPSTREAM_AUTH_FAILED' });
     mb.failNext(1, 500, 'Internal Server Error');
     await expect(client.getInfo(sha256)).rejects.toMatchObject({ code: 'UPSTREAM_FAILED' });
     mb.failNext(1, 200, '<html>maintenance</html>');
@@ -127,11 +159,38 @@ describe(MalwareBazaarClient.name, () => {
     await expect(client.getInfo(sha256)).rejects.toMatchObject({ code: 'UPSTREAM_QUOTA_EXCEEDED' });
   });
 
+  it('bounds what comes out of the ZIP and refuses a wrong password or several members', async () => {
+    const zip = async (members: readonly string[], password: string): Promise<Uint8Array> => {
+      const writer = new ZipWriter(new Uint8ArrayWriter(), {
+        password,
+        encryptionStrength: 1,
+        useWebWorkers: false,
+      });
+      for (const name of members) await writer.add(name, new Uint8ArrayReader(new Uint8Array(10_000)));
+      return writer.close();
+    };
+    await expect(unzipSample(await zip(['a.exe'], 'infected'), 1_000, 'test')).rejects.toMatchObject({
+      code: 'SAMPLE_TOO_LARGE',
+    });
+    expect((await unzipSample(await zip(['a.exe'], 'infected'), 10_000, 'test')).bytes).toHaveLength(10_000);
+    await expect(unzipSample(await zip(['a.exe'], 'other'), 10_000, 'test')).rejects.toMatchObject({
+      code: 'UPSTREAM_FAILED',
+    });
+    await expect(
+      unzipSample(await zip(['a.exe', 'b.exe'], 'infected'), 10_000, 'test'),
+    ).rejects.toMatchObject({ code: 'UPSTREAM_FAILED' });
+  });
+
   it('as a source: resolves an MD5 to the file', async () => {
     const source = new MalwareBazaarSource(new MalwareBazaarClient({ apiKey: 'mb-key', baseUrl: mb.url }));
     const info = await new MalwareBazaarClient({ apiKey: 'mb-key', baseUrl: mb.url }).getInfo(sha256);
     const found = await source.lookup({ hash: info?.md5_hash ?? '' }, signal);
-    expect(found).toMatchObject({ status: 'found', sha256, file: { fileName: 'invoice.exe' }, report: { signature: 'AgentTesla' } });
+    expect(found).toMatchObject({
+      status: 'found',
+      sha256,
+      file: { fileName: 'invoice.exe' },
+      report: { signature: 'AgentTesla' },
+    });
   });
 });
 
@@ -177,10 +236,16 @@ describe(UrlSource.name, () => {
   });
 
   it('refuses loopback unless allowed, and names like localhost that resolve to it', async () => {
-    await expect(new UrlSource().lookup({ url: `${base}/sample.bin` }, signal)).rejects.toMatchObject({ code: 'URL_FORBIDDEN' });
+    await expect(new UrlSource().lookup({ url: `${base}/sample.bin` }, signal)).rejects.toMatchObject({
+      code: 'URL_FORBIDDEN',
+    });
     const port = new URL(base).port;
-    await expect(new UrlSource().lookup({ url: `http://localhost:${port}/sample.bin` }, signal)).rejects.toMatchObject({ code: 'URL_FORBIDDEN' });
-    await expect(new UrlSource().lookup({ url: 'file:///etc/passwd' }, signal)).rejects.toMatchObject({ code: 'URL_FORBIDDEN' });
+    await expect(
+      new UrlSource().lookup({ url: `http://localhost:${port}/sample.bin` }, signal),
+    ).rejects.toMatchObject({ code: 'URL_FORBIDDEN' });
+    await expect(new UrlSource().lookup({ url: 'file:///etc/passwd' }, signal)).rejects.toMatchObject({
+      code: 'URL_FORBIDDEN',
+    });
     const found = await new UrlSource({ allowPrivate: true }).lookup({ url: `${base}/hop` }, signal);
     expect(found).toMatchObject({ status: 'found', file: { fileName: 'sample.bin' } });
   });
@@ -190,7 +255,9 @@ describe(UrlSource.name, () => {
     const lab = new UrlSource({ allowedNetworks: ['127.0.0.1/32'] });
     expect(await lab.fetchUrl(`${base}/sample.bin`)).not.toBeNull();
     await expect(lab.fetchUrl(`${base}/to-metadata`)).rejects.toMatchObject({ code: 'URL_FORBIDDEN' });
-    await expect(new UrlSource({ allowPrivate: true, maxBytes: 1000 }).fetchUrl(`${base}/big`)).rejects.toMatchObject({ code: 'SAMPLE_TOO_LARGE' });
+    await expect(
+      new UrlSource({ allowPrivate: true, maxBytes: 1000 }).fetchUrl(`${base}/big`),
+    ).rejects.toMatchObject({ code: 'SAMPLE_TOO_LARGE' });
     expect(await new UrlSource({ allowPrivate: true }).fetchUrl(`${base}/missing`)).toBeNull();
   });
 });

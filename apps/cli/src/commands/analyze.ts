@@ -162,6 +162,18 @@ export function registerAnalyze(program: Command): void {
       const bar = process.stderr.isTTY
         ? new SingleBar({ stream: process.stderr, format: 'analysing [{bar}] {value}/{total} samples | {eta_formatted} left', hideCursor: true }, Presets.shades_classic)
         : null;
+      // Interrupted: stop the sandbox children and remove the temp data dir rather than leave them behind.
+      const interrupt = (signal: NodeJS.Signals): void => {
+        bar?.stop();
+        process.stderr.write(`malpipe: ${signal}, stopping\n`);
+        process.once(signal, () => process.exit(130));
+        void platform
+          .close()
+          .then(() => (options.data === undefined ? rm(dataDir, { recursive: true, force: true }) : undefined))
+          .finally(() => process.exit(130));
+      };
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
       try {
         await startWorkers(platform);
         const since = new Date(Date.now() - 1).toISOString();
@@ -222,6 +234,8 @@ export function registerAnalyze(program: Command): void {
           }
         }
       } finally {
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
         bar?.stop();
         await platform.close();
         if (options.data === undefined) await rm(dataDir, { recursive: true, force: true });

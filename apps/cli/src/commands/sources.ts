@@ -25,15 +25,25 @@ export function registerSources(program: Command): void {
       const db = await createDatabase(config.databaseUrl);
       const checks: SourceCheck[] = [];
       try {
-        const configured = createHashSources(config.sources, db, { maxDownloadBytes: config.http.uploadLimitBytes });
+        const configured = createHashSources(config.sources, db, {
+          maxDownloadBytes: config.http.uploadLimitBytes,
+        });
         for (const name of config.sources.order) {
           const source = configured.find((s) => s.name === name);
           if (source === undefined) {
-            checks.push({ source: name, status: 'not-configured', detail: `no API key (set ${name === 'virustotal' ? 'MALPIPE_VT_API_KEY' : 'MALPIPE_MB_API_KEY'})` });
+            checks.push({
+              source: name,
+              status: 'not-configured',
+              detail: `no API key (set ${name === 'virustotal' ? 'MALPIPE_VT_API_KEY' : 'MALPIPE_MB_API_KEY'})`,
+            });
             continue;
           }
           try {
-            checks.push({ source: name, status: 'ok', detail: await source.test(AbortSignal.timeout(30_000)) });
+            checks.push({
+              source: name,
+              status: 'ok',
+              detail: await source.test(AbortSignal.timeout(30_000)),
+            });
           } catch (error) {
             const appError = toAppError(error, 'UPSTREAM_FAILED');
             checks.push({ source: name, status: 'failed', detail: `${appError.code}: ${appError.message}` });
@@ -43,7 +53,10 @@ export function registerSources(program: Command): void {
         await db.destroy();
       }
       if (options.json === true) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
-      else for (const c of checks) process.stdout.write(`${c.source.padEnd(14)} ${c.status.padEnd(14)} ${c.detail}\n`);
-      if (checks.some((c) => c.status === 'failed') || checks.every((c) => c.status !== 'ok')) process.exitCode = 1;
+      else
+        for (const c of checks)
+          process.stdout.write(`${c.source.padEnd(14)} ${c.status.padEnd(14)} ${c.detail}\n`);
+      if (checks.some((c) => c.status === 'failed') || checks.every((c) => c.status !== 'ok'))
+        process.exitCode = 1;
     });
 }

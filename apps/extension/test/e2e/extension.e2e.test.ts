@@ -9,7 +9,8 @@ import { buildExtension } from '../../scripts/build.ts';
 import { startMalpipeServer, type MalpipeServer } from './malpipe-server.ts';
 import { PAGE_HASHES, serveReportPage, type ReportPage } from './report-page.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; MALPIPE_TEST_CHROMIUM points elsewhere (and lets the skip / CI-failure paths be checked). */
+const CHROMIUM = process.env.MALPIPE_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (apt-get install chromium)`;
 const CI = process.env.CI === 'true';
 
@@ -133,6 +134,9 @@ describe.skipIf(skipReason !== null)(`extension in Chromium${skipReason === null
     await popup.setViewportSize({ width: 640, height: 420 });
     await popup.goto(`chrome-extension://${extensionId}/popup.html`);
     await expect.poll(() => popup.locator('#hashes tbody tr').count(), { timeout: 10_000 }).toBe(3);
+    // The popup's refresh went through the worker to the server with the submitter token: no error shown.
+    expect(await popup.getAttribute('#status', 'class')).toBe('muted');
+    expect(await popup.textContent('#status')).toBe(`3 hash(es) on ${server.url}, 3 pending.`);
     const links = await popup.locator('#hashes tbody a').evaluateAll((anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
     expect(links.sort()).toEqual(Object.values(PAGE_HASHES).map((hash) => `${server.url}/samples/${hash}`).sort());
     const indicators = await popup.locator('#indicators tbody tr').allTextContents();

@@ -44,7 +44,7 @@ describe('Cobalt Strike in the analysis pipeline', () => {
     await waitForIdle(t.platform);
     await waitForProbes(t);
     const jobs = await t.platform.queue.list({ name: 'cs-probe' });
-    expect(jobs.map((j) => j.payload)).toEqual([{ target: `http://127.0.0.1:${server.port}/Kx9a` }]);
+    expect(jobs.map((j) => j.payload)).toEqual([{ target: `http://127.0.0.1:${server.port}/Kx9a`, userAgent: 'Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)' }]);
     expect(jobs[0]?.state).toBe('completed');
     const [row] = await listTeamServers(t.platform.db);
     expect(row).toMatchObject({ id: `127.0.0.1:${server.port}`, lastOutcome: 'refused', probeCount: 1 });

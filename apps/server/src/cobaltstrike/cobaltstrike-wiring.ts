@@ -23,8 +23,8 @@ export interface CobaltStrikeHttpServices {
   enqueueProbe(target: string): Promise<string>;
 }
 
-export function enqueueCsProbeJob(queue: Pick<TransactionalJobQueue, 'enqueueInTransaction'>, trx: Database, target: string): Promise<string> {
-  return queue.enqueueInTransaction(trx, 'cs-probe', { target }, CS_PROBE_JOB_OPTIONS);
+export function enqueueCsProbeJob(queue: Pick<TransactionalJobQueue, 'enqueueInTransaction'>, trx: Database, target: string, userAgent?: string): Promise<string> {
+  return queue.enqueueInTransaction(trx, 'cs-probe', userAgent === undefined ? { target } : { target, userAgent }, CS_PROBE_JOB_OPTIONS);
 }
 
 export function createCobaltStrikeHttpServices(queue: Pick<TransactionalJobQueue, 'enqueue'>): CobaltStrikeHttpServices {
@@ -59,7 +59,8 @@ export function csProbeHandler(platform: CsPlatformSlice): (job: JobContext<'cs-
   const deps = csProbeDeps(platform);
   return async (job) => {
     if (typeof job.payload.target !== 'string') throw new AppError('VALIDATION_FAILED', 'cs-probe job without a target', { retryable: false });
-    await runCsProbe({ ...deps, probe: { ...deps.probe, signal: job.signal } }, job.payload.target);
+    const userAgent = typeof job.payload.userAgent === 'string' && job.payload.userAgent !== '' ? { userAgent: job.payload.userAgent } : {};
+    await runCsProbe({ ...deps, probe: { ...deps.probe, ...userAgent, signal: job.signal } }, job.payload.target);
   };
 }
 

@@ -138,16 +138,16 @@ describe('Cobalt Strike storage, probe job and pipeline hook', () => {
   it('pipeline hook: stores the analyser configs and queues each stager URL once per cool-down', async () => {
     await addSample(db, SHA);
     const result = JSON.parse(
-      JSON.stringify({ beaconDetected: true, configs: [toNativeJson(only(X64_STAGE))], stagers: [{ url: 'http://203.0.113.9:8080/Kx9a' }, { url: null }, { url: 'http://user:pw@203.0.113.9/x' }], errors: [] }),
+      JSON.stringify({ beaconDetected: true, configs: [toNativeJson(only(X64_STAGE))], stagers: [{ url: 'http://203.0.113.9:8080/Kx9a', userAgent: 'Mozilla/5.0 (Windows NT 6.3; Trident/7.0; rv:11.0) like Gecko' }, { url: null }, { url: 'http://user:pw@203.0.113.9/x' }], errors: [] }),
     ) as unknown;
-    const queued: string[] = [];
-    const enqueue = async (_trx: Database, target: string): Promise<void> => void queued.push(target);
+    const queued: [string, string | undefined][] = [];
+    const enqueue = async (_trx: Database, target: string, userAgent?: string): Promise<void> => void queued.push([target, userAgent]);
     const first = await db.transaction().execute((trx) => recordCobaltStrikeResult(trx, SHA, 'cobaltstrike', result, enqueue));
     expect(first.configIds).toHaveLength(1);
     expect(first.probesQueued).toEqual(['http://203.0.113.9:8080/Kx9a']);
     const second = await db.transaction().execute((trx) => recordCobaltStrikeResult(trx, SHA, 'cobaltstrike', result, enqueue));
     expect(second.probesQueued).toEqual([]);
-    expect(queued).toHaveLength(1);
+    expect(queued).toEqual([['http://203.0.113.9:8080/Kx9a', 'Mozilla/5.0 (Windows NT 6.3; Trident/7.0; rv:11.0) like Gecko']]);
     expect((await getBeaconConfig(db, first.configIds[0] as string)).samples.map((s) => s.sha256)).toEqual([SHA]);
     // Other analysers and foreign shapes are ignored.
     expect(await recordCobaltStrikeResult(db, SHA, 'pe', result, enqueue)).toEqual({ configIds: [], probesQueued: [] });

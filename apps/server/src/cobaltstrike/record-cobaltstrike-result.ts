@@ -5,8 +5,8 @@ import type { Database } from '../database/database.js';
 import { serverId, storeBeaconConfigs, upsertTeamServer } from './beacon-config-repository.js';
 import { targetServer } from './run-cs-probe.js';
 
-/** Queues a `cs-probe` job inside the caller's transaction. */
-export type EnqueueCsProbe = (trx: Database, target: string) => Promise<unknown>;
+/** Queues a `cs-probe` job inside the caller's transaction (with the stager's User-Agent when known). */
+export type EnqueueCsProbe = (trx: Database, target: string, userAgent?: string) => Promise<unknown>;
 
 /** The name of the analyser whose results feed the cs_* tables. */
 export const COBALTSTRIKE_ANALYZER = 'cobaltstrike';
@@ -31,7 +31,7 @@ const ResultSchema = z.object({
         .loose(),
     )
     .max(256),
-  stagers: z.array(z.object({ url: z.string().nullable() }).loose()).max(256),
+  stagers: z.array(z.object({ url: z.string().nullable(), userAgent: z.string().nullable().optional() }).loose()).max(256),
 });
 
 /**
@@ -56,8 +56,12 @@ export async function recordCobaltStrikeResult(
   const configIds = await storeBeaconConfigs(trx, { sha256, analyzer }, configs, stamp);
   const probesQueued: string[] = [];
   if (enqueueProbe !== undefined) {
-    const urls = [...new Set(parsed.data.stagers.map((s) => s.url).filter((u): u is string => u !== null && /^https?:\/\//i.test(u)))];
-    for (const url of urls.slice(0, 16)) {
+    // The stager's own User-Agent goes with its URL: team servers may allow only the profile's agent.
+    const agents = new Map<string, string | undefined>();
+    for (const s of parsed.data.stagers) {
+      if (s.url !== null && /^https?:\/\//i.test(s.url) && !agents.has(s.url)) agents.set(s.url, s.userAgent ?? undefined);
+    }
+    for (const [url, userAgent] of [...agents].slice(0, 16)) {
       const server = serverOf(url);
       // A stager URL the prober cannot parse is a fact about the sample, not a reason to fail its analysis.
       if (server === null) continue;
@@ -66,7 +70,7 @@ export async function recordCobaltStrikeResult(
       if (known?.last_outcome === 'queued' || recent) continue;
       const id = await upsertTeamServer(trx, server, stamp);
       await trx.updateTable('cs_team_servers').set({ last_outcome: 'queued' }).where('id', '=', id).execute();
-      await enqueueProbe(trx, url);
+      await enqueueProbe(trx, url, userAgent);
       probesQueued.push(url);
     }
   }

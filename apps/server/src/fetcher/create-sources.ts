@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { toAppError } from '@malpipe/core';
 import type { SourcesConfig } from '../config.js';
 import type { Database } from '../database/database.js';
@@ -6,6 +7,7 @@ import { MalwareBazaarClient } from '../sources/malwarebazaar-client.js';
 import { MalwareBazaarSource } from '../sources/malwarebazaar-source.js';
 import type { SampleSource } from '../sources/sample-source.js';
 import { VirusTotalClient } from '../sources/virustotal-client.js';
+import { UrlSource } from '../sources/url-source.js';
 import { VirusTotalSource } from '../sources/virustotal-source.js';
 import type { HashFetcher } from './hash-fetcher.js';
 import { DatabaseRateLimiter } from './rate-limiter.js';
@@ -24,8 +26,15 @@ export interface CreateSourcesOptions {
  * `db`. VirusTotal and MalwareBazaar both need a key; one without is left out (and `malpipe sources test`
  * says so).
  */
-export function createHashSources(config: SourcesConfig, db: Database, options: CreateSourcesOptions): SampleSource[] {
-  const limiter = new DatabaseRateLimiter(db, options.rateMarginMs === undefined ? {} : { marginMs: options.rateMarginMs });
+export function createHashSources(
+  config: SourcesConfig,
+  db: Database,
+  options: CreateSourcesOptions,
+): SampleSource[] {
+  const limiter = new DatabaseRateLimiter(
+    db,
+    options.rateMarginMs === undefined ? {} : { marginMs: options.rateMarginMs },
+  );
   const sources: SampleSource[] = [];
   for (const name of config.order) {
     switch (name) {
@@ -33,14 +42,22 @@ export function createHashSources(config: SourcesConfig, db: Database, options: 
         const { apiKey, baseUrl, rateLimits } = config.virustotal;
         if (apiKey === null) break;
         const budget = limiter.budget(name, apiKey, rateLimits);
-        sources.push(new VirusTotalSource(new VirusTotalClient({ apiKey, baseUrl, budget, maxDownloadBytes: options.maxDownloadBytes })));
+        sources.push(
+          new VirusTotalSource(
+            new VirusTotalClient({ apiKey, baseUrl, budget, maxDownloadBytes: options.maxDownloadBytes }),
+          ),
+        );
         break;
       }
       case 'malwarebazaar': {
         const { apiKey, baseUrl, rateLimits } = config.malwarebazaar;
         if (apiKey === null) break;
         const budget = limiter.budget(name, apiKey, rateLimits);
-        sources.push(new MalwareBazaarSource(new MalwareBazaarClient({ apiKey, baseUrl, budget, maxDownloadBytes: options.maxDownloadBytes })));
+        sources.push(
+          new MalwareBazaarSource(
+            new MalwareBazaarClient({ apiKey, baseUrl, budget, maxDownloadBytes: options.maxDownloadBytes }),
+          ),
+        );
         break;
       }
     }
@@ -48,12 +65,27 @@ export function createHashSources(config: SourcesConfig, db: Database, options: 
   return sources;
 }
 
+/** The HTTP(S) URL source with the configured SSRF policy (private ranges refused unless allowed). */
+export function createUrlSource(config: SourcesConfig, maxBytes: number): UrlSource {
+  return new UrlSource({ allowPrivate: config.url.allowPrivate, timeoutMs: config.url.timeoutMs, maxBytes });
+}
+
 /**
  * Enqueues the fetch of one hash request inside the caller's transaction (see submitHashes) and records the
  * job as the request's owner.
  */
-export async function enqueueFetchHash(queue: TransactionalJobQueue, trx: Database, hashRequestId: string, delayMs = 0): Promise<string> {
-  const jobId = await queue.enqueueInTransaction(trx, 'fetch-hash', { hashRequestId }, { ...FETCH_JOB_OPTIONS, delayMs });
+export async function enqueueFetchHash(
+  queue: TransactionalJobQueue,
+  trx: Database,
+  hashRequestId: string,
+  delayMs = 0,
+): Promise<string> {
+  const jobId = await queue.enqueueInTransaction(
+    trx,
+    'fetch-hash',
+    { hashRequestId },
+    { ...FETCH_JOB_OPTIONS, delayMs },
+  );
   const now = new Date().toISOString();
   await trx
     .insertInto('hash_fetches')
@@ -64,7 +96,11 @@ export async function enqueueFetchHash(queue: TransactionalJobQueue, trx: Databa
 }
 
 /** A new owning fetch-hash job for a request, after `delayMs`, committed before it returns. */
-export async function rescheduleFetchHash(queue: TransactionalJobQueue, hashRequestId: string, delayMs: number): Promise<void> {
+export async function rescheduleFetchHash(
+  queue: TransactionalJobQueue,
+  hashRequestId: string,
+  delayMs: number,
+): Promise<void> {
   await queue.transaction((trx) => enqueueFetchHash(queue, trx, hashRequestId, delayMs));
 }
 
@@ -83,7 +119,8 @@ export async function recoverHashRequests(db: Database, queue: TransactionalJobQ
   const requeued: string[] = [];
   for (const { id, jobId } of open) {
     const job = jobId === null ? null : await queue.get(jobId);
-    if (job !== null && (job.state === 'queued' || job.state === 'running' || job.state === 'failed')) continue;
+    if (job !== null && (job.state === 'queued' || job.state === 'running' || job.state === 'failed'))
+      continue;
     await rescheduleFetchHash(queue, id, 0);
     requeued.push(id);
   }
@@ -95,16 +132,27 @@ export async function recoverHashRequests(db: Database, queue: TransactionalJobQ
  * is down) is retried by the queue, and on the last attempt the request is marked `failed` rather than left
  * `fetching` forever.
  */
-export function fetchHashHandler(fetcher: HashFetcher, db: Database): (job: JobContext<'fetch-hash'>) => Promise<void> {
+export function fetchHashHandler(
+  fetcher: HashFetcher,
+  db: Database,
+  logger?: Pick<Logger, 'child'>,
+): (job: JobContext<'fetch-hash'>) => Promise<void> {
   return async (job) => {
+    const log = logger?.child({ jobId: job.id, hashRequestId: job.payload.hashRequestId });
     try {
-      await fetcher.fetch(job.payload.hashRequestId, job.signal, job.id);
+      const outcome = await fetcher.fetch(job.payload.hashRequestId, job.signal, job.id);
+      log?.debug({ outcome }, 'hash fetch finished');
     } catch (error) {
       const appError = toAppError(error);
+      log?.warn({ err: appError, attempt: job.attempt }, 'hash fetch attempt failed');
       if (!appError.retryable || job.attempt >= FETCH_JOB_OPTIONS.maxAttempts) {
         await db
           .updateTable('hash_requests')
-          .set({ state: 'failed', error_message: `fetch failed: ${appError.message}`.slice(0, 2000), updated_at: new Date().toISOString() })
+          .set({
+            state: 'failed',
+            error_message: `fetch failed: ${appError.message}`.slice(0, 2000),
+            updated_at: new Date().toISOString(),
+          })
           .where('id', '=', job.payload.hashRequestId)
           .where('state', 'in', ['queued', 'fetching'])
           .execute()

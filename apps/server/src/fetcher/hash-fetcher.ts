@@ -3,7 +3,15 @@ import { toAppError, type AppError } from '@malpipe/core';
 import type { Database } from '../database/database.js';
 import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
 import type { SampleSource, SourceReport } from '../sources/sample-source.js';
-import { cacheNotFound, circuitOpenUntil, DEFAULT_CIRCUIT, isCachedNotFound, recordSourceFailure, recordSourceSuccess, type CircuitOptions } from './source-state.js';
+import {
+  cacheNotFound,
+  circuitOpenUntil,
+  DEFAULT_CIRCUIT,
+  isCachedNotFound,
+  recordSourceFailure,
+  recordSourceSuccess,
+  type CircuitOptions,
+} from './source-state.js';
 
 export interface HashFetcherDeps {
   readonly db: Database;
@@ -62,12 +70,21 @@ export class HashFetcher {
   /** Runs one fetch of a request; `jobId` (the running fetch-hash job) must own it, or nothing happens. */
   async fetch(hashRequestId: string, signal: AbortSignal, jobId?: string): Promise<FetchHashOutcome> {
     const { db } = this.#deps;
-    const request = await db.selectFrom('hash_requests').select(['id', 'hash', 'state']).where('id', '=', hashRequestId).executeTakeFirst();
+    const request = await db
+      .selectFrom('hash_requests')
+      .select(['id', 'hash', 'state'])
+      .where('id', '=', hashRequestId)
+      .executeTakeFirst();
     if (request === undefined || !OPEN_STATES.has(request.state)) return { state: 'skipped' };
     if (jobId !== undefined) {
-      const owner = await db.selectFrom('hash_fetches').select('job_id').where('hash_request_id', '=', request.id).executeTakeFirst();
+      const owner = await db
+        .selectFrom('hash_fetches')
+        .select('job_id')
+        .where('hash_request_id', '=', request.id)
+        .executeTakeFirst();
       // A duplicate (a redelivered or superseded job): the owner will do the work, so do not double the quota.
-      if (owner?.job_id !== undefined && owner.job_id !== null && owner.job_id !== jobId) return { state: 'skipped' };
+      if (owner?.job_id !== undefined && owner.job_id !== null && owner.job_id !== jobId)
+        return { state: 'skipped' };
     }
     const known = await linkKnownSample(db, request.id, request.hash, this.#now());
     if (known !== null) return known;
@@ -81,10 +98,22 @@ export class HashFetcher {
     const result = await attempt;
     switch (result.kind) {
       case 'fetched':
-        await db.updateTable('hash_requests').set({ state: 'fetched', sample_sha256: result.sha256, error_message: null, updated_at: this.#iso() }).where('id', '=', request.id).execute();
+        await db
+          .updateTable('hash_requests')
+          .set({
+            state: 'fetched',
+            sample_sha256: result.sha256,
+            error_message: null,
+            updated_at: this.#iso(),
+          })
+          .where('id', '=', request.id)
+          .execute();
         return { state: 'fetched', sha256: result.sha256, source: result.source };
       case 'not-found': {
-        const message = result.reports.length === 0 ? 'no source has this hash' : `report(s) stored from ${result.reports.join(', ')}, but no source could provide the file`;
+        const message =
+          result.reports.length === 0
+            ? 'no source has this hash'
+            : `report(s) stored from ${result.reports.join(', ')}, but no source could provide the file`;
         await this.#setState(request.id, 'not-found', message);
         return { state: 'not-found', reports: result.reports };
       }
@@ -101,12 +130,18 @@ export class HashFetcher {
   async #failedAttempt(id: string, reason: string): Promise<FetchHashOutcome> {
     const { db } = this.#deps;
     const now = this.#iso();
-    const row = await db.selectFrom('hash_fetches').select('attempts').where('hash_request_id', '=', id).executeTakeFirst();
+    const row = await db
+      .selectFrom('hash_fetches')
+      .select('attempts')
+      .where('hash_request_id', '=', id)
+      .executeTakeFirst();
     const attempts = (row?.attempts ?? 0) + 1;
     await db
       .insertInto('hash_fetches')
       .values({ hash_request_id: id, job_id: null, attempts, last_error: reason, updated_at: now })
-      .onConflict((oc) => oc.column('hash_request_id').doUpdateSet({ attempts, last_error: reason, updated_at: now }))
+      .onConflict((oc) =>
+        oc.column('hash_request_id').doUpdateSet({ attempts, last_error: reason, updated_at: now }),
+      )
       .execute();
     if (attempts >= (this.#deps.maxAttempts ?? 6)) {
       await this.#setState(id, 'failed', `gave up after ${attempts} attempts: ${reason}`);
@@ -129,13 +164,21 @@ export class HashFetcher {
       const now = this.#now();
       const openUntil = await circuitOpenUntil(db, source.name, now);
       if (openUntil !== null) {
-        waits.push({ retryAt: openUntil, reason: `${source.name} circuit open until ${new Date(openUntil).toISOString()}` });
+        waits.push({
+          retryAt: openUntil,
+          reason: `${source.name} circuit open until ${new Date(openUntil).toISOString()}`,
+        });
         continue;
       }
       if (await isCachedNotFound(db, source.name, hash, now)) continue;
       try {
         // A report fetched on an earlier attempt (whose download then had to wait) is not asked for again.
-        const earlier = await findRecentReport(db, source.name, hash, new Date(now - REPORT_REUSE_MS).toISOString());
+        const earlier = await findRecentReport(
+          db,
+          source.name,
+          hash,
+          new Date(now - REPORT_REUSE_MS).toISOString(),
+        );
         const found = await source.lookup({ hash }, signal, earlier === null ? {} : { report: earlier });
         await recordSourceSuccess(db, source.name);
         if (found.status === 'not-found') {
@@ -149,7 +192,8 @@ export class HashFetcher {
         }
         if (found.file === null) {
           const fileError = found.fileError;
-          if (fileError?.code === 'UPSTREAM_QUOTA_EXCEEDED') waits.push({ retryAt: retryAtOf(fileError, this.#now()), reason: fileError.message });
+          if (fileError?.code === 'UPSTREAM_QUOTA_EXCEEDED')
+            waits.push({ retryAt: retryAtOf(fileError, this.#now()), reason: fileError.message });
           else if (fileError !== null && fileError.retryable) errors.push(fileError.message);
           continue;
         }
@@ -166,7 +210,8 @@ export class HashFetcher {
           requestedBy: null,
         });
         // Every report gathered on the way (VirusTotal's, even when MalwareBazaar had the file) joins the sample.
-        for (const { source: name, report } of collected) await storeReportResult(db, name, submitted.sha256, report, this.#iso());
+        for (const { source: name, report } of collected)
+          await storeReportResult(db, name, submitted.sha256, report, this.#iso());
         return { kind: 'fetched', sha256: submitted.sha256, source: source.name };
       } catch (error) {
         const appError = toAppError(error, 'UPSTREAM_FAILED');
@@ -189,7 +234,11 @@ export class HashFetcher {
   }
 
   async #setState(id: string, state: string, message: string | null): Promise<void> {
-    await this.#deps.db.updateTable('hash_requests').set({ state, error_message: message, updated_at: this.#iso() }).where('id', '=', id).execute();
+    await this.#deps.db
+      .updateTable('hash_requests')
+      .set({ state, error_message: message, updated_at: this.#iso() })
+      .where('id', '=', id)
+      .execute();
   }
 
   #now(): number {
@@ -211,18 +260,41 @@ function hashesOf(bytes: Uint8Array): string[] {
 }
 
 /** Links a request to a stored sample with this hash; null when no sample has it. */
-async function linkKnownSample(db: Database, id: string, hash: string, now: number): Promise<FetchHashOutcome | null> {
+async function linkKnownSample(
+  db: Database,
+  id: string,
+  hash: string,
+  now: number,
+): Promise<FetchHashOutcome | null> {
   const column = hash.length === 32 ? 'md5' : hash.length === 40 ? 'sha1' : 'sha256';
   const sample = await db.selectFrom('samples').select('sha256').where(column, '=', hash).executeTakeFirst();
   if (sample === undefined) return null;
-  const analysed = await db.selectFrom('analyses').select('id').where('sha256', '=', sample.sha256).where('state', '=', 'completed').executeTakeFirst();
+  const analysed = await db
+    .selectFrom('analyses')
+    .select('id')
+    .where('sha256', '=', sample.sha256)
+    .where('state', '=', 'completed')
+    .executeTakeFirst();
   const state = analysed === undefined ? 'known' : 'analysed';
-  await db.updateTable('hash_requests').set({ state, sample_sha256: sample.sha256, error_message: null, updated_at: new Date(now).toISOString() }).where('id', '=', id).execute();
+  await db
+    .updateTable('hash_requests')
+    .set({
+      state,
+      sample_sha256: sample.sha256,
+      error_message: null,
+      updated_at: new Date(now).toISOString(),
+    })
+    .where('id', '=', id)
+    .execute();
   return { state, sha256: sample.sha256 };
 }
 
 /** Moves requests linked to `sha256` on to `analysed` once its analysis completed. */
-export async function markHashRequestsAnalysed(db: Database, sha256: string, now = new Date()): Promise<void> {
+export async function markHashRequestsAnalysed(
+  db: Database,
+  sha256: string,
+  now = new Date(),
+): Promise<void> {
   await db
     .updateTable('hash_requests')
     .set({ state: 'analysed', updated_at: now.toISOString() })
@@ -231,23 +303,52 @@ export async function markHashRequestsAnalysed(db: Database, sha256: string, now
     .execute();
 }
 
-async function findRecentReport(db: Database, source: string, hash: string, since: string): Promise<SourceReport | null> {
+async function findRecentReport(
+  db: Database,
+  source: string,
+  hash: string,
+  since: string,
+): Promise<SourceReport | null> {
   const column = hash.length === 32 ? 'md5' : hash.length === 40 ? 'sha1' : 'sha256';
-  const row = await db.selectFrom('source_reports').select('report').where('source', '=', source).where(column, '=', hash).where('fetched_at', '>=', since).executeTakeFirst();
+  const row = await db
+    .selectFrom('source_reports')
+    .select('report')
+    .where('source', '=', source)
+    .where(column, '=', hash)
+    .where('fetched_at', '>=', since)
+    .executeTakeFirst();
   return row === undefined ? null : (JSON.parse(row.report) as SourceReport);
 }
 
-async function storeSourceReport(db: Database, source: string, report: SourceReport, now: string): Promise<void> {
+async function storeSourceReport(
+  db: Database,
+  source: string,
+  report: SourceReport,
+  now: string,
+): Promise<void> {
   const json = JSON.stringify(report);
   await db
     .insertInto('source_reports')
-    .values({ source, sha256: report.sha256, md5: report.md5, sha1: report.sha1, report: json, fetched_at: now })
+    .values({
+      source,
+      sha256: report.sha256,
+      md5: report.md5,
+      sha1: report.sha1,
+      report: json,
+      fetched_at: now,
+    })
     .onConflict((oc) => oc.columns(['source', 'sha256']).doUpdateSet({ report: json, fetched_at: now }))
     .execute();
 }
 
 /** The report as an analysis result of its own (analyser = the source's name) once the sample row exists. */
-async function storeReportResult(db: Database, source: string, sha256: string, report: SourceReport, now: string): Promise<void> {
+async function storeReportResult(
+  db: Database,
+  source: string,
+  sha256: string,
+  report: SourceReport,
+  now: string,
+): Promise<void> {
   const result = JSON.stringify(report);
   await db
     .insertInto('analysis_results')
@@ -264,7 +365,10 @@ async function storeReportResult(db: Database, source: string, sha256: string, r
       duration_ms: 0,
       created_at: now,
     })
-    .onConflict((oc) => oc.columns(['sha256', 'analyzer', 'analyzer_version', 'ruleset_version']).doUpdateSet({ result, created_at: now }))
+    .onConflict((oc) =>
+      oc
+        .columns(['sha256', 'analyzer', 'analyzer_version', 'ruleset_version'])
+        .doUpdateSet({ result, created_at: now }),
+    )
     .execute();
 }
-

@@ -64,7 +64,13 @@ export class DatabaseRateLimiter {
   async release(taken: Taken): Promise<void> {
     const now = this.#now();
     for (const { key, slot, leasedUntil } of taken.slots) {
-      await this.#db.updateTable('rate_limit_slots').set({ used_at: now, leased_until: null }).where('key', '=', key).where('slot', '=', slot).where('leased_until', '=', leasedUntil).execute();
+      await this.#db
+        .updateTable('rate_limit_slots')
+        .set({ used_at: now, leased_until: null })
+        .where('key', '=', key)
+        .where('slot', '=', slot)
+        .where('leased_until', '=', leasedUntil)
+        .execute();
     }
   }
 
@@ -74,7 +80,12 @@ export class DatabaseRateLimiter {
       const windowKey = `${key}:${limit.windowMs}`;
       await this.#prepare(windowKey, limit.limit);
       const usedAt = untilMs - limit.windowMs - this.#marginMs;
-      await this.#db.updateTable('rate_limit_slots').set({ used_at: usedAt }).where('key', '=', windowKey).where('used_at', '<', usedAt).execute();
+      await this.#db
+        .updateTable('rate_limit_slots')
+        .set({ used_at: usedAt })
+        .where('key', '=', windowKey)
+        .where('used_at', '<', usedAt)
+        .execute();
     }
   }
 
@@ -84,7 +95,12 @@ export class DatabaseRateLimiter {
     return {
       run: async (request) => {
         const acquired = await this.tryAcquire(key, limits);
-        if (!acquired.ok) throw quotaExceeded(source, acquired.retryAt, `request budget for this API key spent until ${new Date(acquired.retryAt).toISOString()}`);
+        if (!acquired.ok)
+          throw quotaExceeded(
+            source,
+            acquired.retryAt,
+            `request budget for this API key spent until ${new Date(acquired.retryAt).toISOString()}`,
+          );
         try {
           return await request();
         } finally {
@@ -95,7 +111,10 @@ export class DatabaseRateLimiter {
     };
   }
 
-  async #take(windowKey: string, { limit, windowMs }: RateLimit): Promise<Taken['slots'][number] | { retryAt: number }> {
+  async #take(
+    windowKey: string,
+    { limit, windowMs }: RateLimit,
+  ): Promise<Taken['slots'][number] | { retryAt: number }> {
     await this.#prepare(windowKey, limit);
     const span = windowMs + this.#marginMs;
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -115,7 +134,12 @@ export class DatabaseRateLimiter {
         const leasedUntil = row.leased_until === null ? null : Number(row.leased_until);
         // In flight: free a window after it completes, which is probably soon; a lapsed lease (its process
         // died) counts as used until the lease's end.
-        const freeAt = leasedUntil === null ? usedAt + span : leasedUntil > now ? Math.max(now, usedAt) + span : Math.max(usedAt, leasedUntil) + span;
+        const freeAt =
+          leasedUntil === null
+            ? usedAt + span
+            : leasedUntil > now
+              ? Math.max(now, usedAt) + span
+              : Math.max(usedAt, leasedUntil) + span;
         if (freeAt > now || (leasedUntil !== null && leasedUntil > now)) {
           retryAt = Math.min(retryAt, freeAt);
           continue;
@@ -127,7 +151,11 @@ export class DatabaseRateLimiter {
           .where('key', '=', windowKey)
           .where('slot', '=', row.slot)
           .where('used_at', '=', row.used_at)
-          .where((eb) => (row.leased_until === null ? eb('leased_until', 'is', null) : eb('leased_until', '=', row.leased_until)))
+          .where((eb) =>
+            row.leased_until === null
+              ? eb('leased_until', 'is', null)
+              : eb('leased_until', '=', row.leased_until),
+          )
           .executeTakeFirst();
         if (result.numUpdatedRows > 0n) return { key: windowKey, slot: row.slot, leasedUntil: lease };
         raced = true;
@@ -139,7 +167,12 @@ export class DatabaseRateLimiter {
 
   async #prepare(windowKey: string, limit: number): Promise<void> {
     if (this.#prepared.has(`${windowKey}/${limit}`)) return;
-    const rows = Array.from({ length: limit }, (_, slot) => ({ key: windowKey, slot, used_at: 0, leased_until: null }));
+    const rows = Array.from({ length: limit }, (_, slot) => ({
+      key: windowKey,
+      slot,
+      used_at: 0,
+      leased_until: null,
+    }));
     for (let i = 0; i < rows.length; i += 300) {
       await this.#db
         .insertInto('rate_limit_slots')

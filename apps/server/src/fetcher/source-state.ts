@@ -13,12 +13,27 @@ export interface CircuitOptions {
 
 export const DEFAULT_CIRCUIT: CircuitOptions = { threshold: 5, cooldownMs: 60_000 };
 
-export async function isCachedNotFound(db: Database, source: string, hash: string, now: number): Promise<boolean> {
-  const row = await db.selectFrom('source_not_found').select('expires_at').where('source', '=', source).where('hash', '=', hash).executeTakeFirst();
+export async function isCachedNotFound(
+  db: Database,
+  source: string,
+  hash: string,
+  now: number,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('source_not_found')
+    .select('expires_at')
+    .where('source', '=', source)
+    .where('hash', '=', hash)
+    .executeTakeFirst();
   return row !== undefined && Number(row.expires_at) > now;
 }
 
-export async function cacheNotFound(db: Database, source: string, hash: string, expiresAt: number): Promise<void> {
+export async function cacheNotFound(
+  db: Database,
+  source: string,
+  hash: string,
+  expiresAt: number,
+): Promise<void> {
   await db
     .insertInto('source_not_found')
     .values({ source, hash, expires_at: expiresAt })
@@ -28,7 +43,11 @@ export async function cacheNotFound(db: Database, source: string, hash: string, 
 
 /** Epoch ms until which the source's circuit is open, or null when requests may go out. */
 export async function circuitOpenUntil(db: Database, source: string, now: number): Promise<number | null> {
-  const row = await db.selectFrom('source_circuits').select('open_until').where('source', '=', source).executeTakeFirst();
+  const row = await db
+    .selectFrom('source_circuits')
+    .select('open_until')
+    .where('source', '=', source)
+    .executeTakeFirst();
   return row !== undefined && Number(row.open_until) > now ? Number(row.open_until) : null;
 }
 
@@ -41,9 +60,18 @@ export async function recordSourceSuccess(db: Database, source: string): Promise
 }
 
 /** Counts a failure; returns the instant the circuit opens until, or null while it stays closed. */
-export async function recordSourceFailure(db: Database, source: string, now: number, options: CircuitOptions): Promise<number | null> {
+export async function recordSourceFailure(
+  db: Database,
+  source: string,
+  now: number,
+  options: CircuitOptions,
+): Promise<number | null> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('source_circuits').select('failures').where('source', '=', source).executeTakeFirst();
+    const row = await trx
+      .selectFrom('source_circuits')
+      .select('failures')
+      .where('source', '=', source)
+      .executeTakeFirst();
     const failures = (row?.failures ?? 0) + 1;
     const openUntil = failures >= options.threshold ? now + options.cooldownMs : 0;
     await trx

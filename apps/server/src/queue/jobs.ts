@@ -3,12 +3,12 @@
  * `JobHandlers` is a compile error, not a start-up surprise.
  */
 export interface Jobs {
-  /** Run every accepting analyser on one sample (see pipeline/run-analysis.ts). */
+  /** Run every accepting analyser on one sample (see analyses/run-analysis.ts). */
   'analyze-sample': { readonly analysisId: string };
   /** Fetch one submitted hash from the sample sources (see fetcher/hash-fetcher.ts). */
   'fetch-hash': { readonly hashRequestId: string };
   /** Download and parse the beacon stage of a suspected Cobalt Strike team server (see cobaltstrike/run-cs-probe.ts). */
-  'cs-probe': { readonly target: string };
+  'cs-probe': { readonly target: string; readonly userAgent?: string };
 }
 
 export type JobName = keyof Jobs;

@@ -23,13 +23,18 @@ export interface SampleSource {
    * `known.report`: this source's report from an earlier attempt (the download had to wait for quota); the
    * source may skip asking for it again and go straight to the download.
    */
-  lookup(ref: SampleRef, signal: AbortSignal, known?: { readonly report?: SourceReport }): Promise<SourceLookup>;
+  lookup(
+    ref: SampleRef,
+    signal: AbortSignal,
+    known?: { readonly report?: SourceReport },
+  ): Promise<SourceLookup>;
   /** A cheap authenticated request for `malpipe sources test`; resolves with a short description. */
   test(signal: AbortSignal): Promise<string>;
 }
 
 /** What to fetch: a sample by MD5/SHA-1/SHA-256 (lower-case hex), or the file behind a URL. */
-export type SampleRef = { readonly hash: string; readonly url?: undefined } | { readonly url: string; readonly hash?: undefined };
+export type SampleRef =
+  { readonly hash: string; readonly url?: undefined } | { readonly url: string; readonly hash?: undefined };
 
 export interface FetchedFile {
   readonly bytes: Uint8Array;

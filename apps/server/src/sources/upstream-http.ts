@@ -68,7 +68,10 @@ export function parseJsonBody<S extends z.ZodType>(bytes: Uint8Array, schema: S,
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AppError('UPSTREAM_FAILED', `${what}: unexpected answer (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`);
+    throw new AppError(
+      'UPSTREAM_FAILED',
+      `${what}: unexpected answer (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`,
+    );
   }
   return parsed.data;
 }

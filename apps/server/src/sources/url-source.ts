@@ -89,9 +89,14 @@ export class UrlSource implements SampleSource {
     for (const network of options.allowedNetworks ?? []) {
       const [address = '', prefix] = network.split('/');
       const family = isIP(address);
-      if (family === 0) throw new AppError('CONFIG_INVALID', `allowed network "${network}" is not an IP address or CIDR`);
+      if (family === 0)
+        throw new AppError('CONFIG_INVALID', `allowed network "${network}" is not an IP address or CIDR`);
       const type = family === 4 ? 'ipv4' : 'ipv6';
-      this.#allowed.addSubnet(address, prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix), type);
+      this.#allowed.addSubnet(
+        address,
+        prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix),
+        type,
+      );
     }
   }
 
@@ -110,7 +115,13 @@ export class UrlSource implements SampleSource {
     const fetched = await this.fetchUrl(ref.url, signal);
     if (fetched === null) return { status: 'not-found' };
     const sha256 = createHash('sha256').update(fetched.bytes).digest('hex');
-    return { status: 'found', sha256, report: null, file: { bytes: fetched.bytes, fileName: fetched.fileName, tags: [] }, fileError: null };
+    return {
+      status: 'found',
+      sha256,
+      report: null,
+      file: { bytes: fetched.bytes, fileName: fetched.fileName, tags: [] },
+      fileError: null,
+    };
   }
 
   test(): Promise<string> {
@@ -118,7 +129,14 @@ export class UrlSource implements SampleSource {
   }
 
   /** GETs `url` following checked redirects; null on 404/410. Throws URL_FORBIDDEN, SAMPLE_TOO_LARGE, UPSTREAM_FAILED. */
-  async fetchUrl(url: string, signal?: AbortSignal): Promise<{ readonly bytes: Uint8Array; readonly fileName: string | null; readonly finalUrl: string } | null> {
+  async fetchUrl(
+    url: string,
+    signal?: AbortSignal,
+  ): Promise<{
+    readonly bytes: Uint8Array;
+    readonly fileName: string | null;
+    readonly finalUrl: string;
+  } | null> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
     let current = parseHttpUrl(url);
@@ -147,7 +165,9 @@ export class UrlSource implements SampleSource {
   #request(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0 && this.isRefused(host)) {
-      return Promise.reject(new AppError('URL_FORBIDDEN', `${redact(url)}: ${host} is a private or reserved address`));
+      return Promise.reject(
+        new AppError('URL_FORBIDDEN', `${redact(url)}: ${host} is a private or reserved address`),
+      );
     }
     const isRefused = (address: string): boolean => this.isRefused(address);
     // Resolve, check every address, and connect to the one checked: the socket never sees another answer.
@@ -157,7 +177,14 @@ export class UrlSource implements SampleSource {
           const refused = addresses.find((a) => isRefused(a.address));
           const first = addresses[0];
           if (refused !== undefined) {
-            callback(new AppError('URL_FORBIDDEN', `${hostname} resolves to ${refused.address}, a private or reserved address`), '', 4);
+            callback(
+              new AppError(
+                'URL_FORBIDDEN',
+                `${hostname} resolves to ${refused.address}, a private or reserved address`,
+              ),
+              '',
+              4,
+            );
           } else if (first === undefined) {
             callback(new AppError('UPSTREAM_FAILED', `${hostname} does not resolve`), '', 4);
           } else if (options.all === true) {
@@ -171,8 +198,14 @@ export class UrlSource implements SampleSource {
     };
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const request = client.request(url, { method: 'GET', lookup, signal, agent: false, headers: { 'user-agent': 'malpipe', accept: '*/*' } }, resolve);
-      request.on('error', (error) => reject(error instanceof AppError ? error : toUpstream(error, url, signal)));
+      const request = client.request(
+        url,
+        { method: 'GET', lookup, signal, agent: false, headers: { 'user-agent': 'malpipe', accept: '*/*' } },
+        resolve,
+      );
+      request.on('error', (error) =>
+        reject(error instanceof AppError ? error : toUpstream(error, url, signal)),
+      );
       request.end();
     });
   }
@@ -181,7 +214,10 @@ export class UrlSource implements SampleSource {
     const announced = Number(response.headers['content-length'] ?? Number.NaN);
     if (Number.isFinite(announced) && announced > this.#maxBytes) {
       response.destroy();
-      throw new AppError('SAMPLE_TOO_LARGE', `${redact(url)}: ${announced} bytes, over the ${this.#maxBytes}-byte limit`);
+      throw new AppError(
+        'SAMPLE_TOO_LARGE',
+        `${redact(url)}: ${announced} bytes, over the ${this.#maxBytes}-byte limit`,
+      );
     }
     const chunks: Buffer[] = [];
     let total = 0;
@@ -209,13 +245,19 @@ function parseHttpUrl(value: string): URL {
   } catch (error) {
     throw new AppError('VALIDATION_FAILED', 'not a valid URL', { cause: error });
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('URL_FORBIDDEN', `${url.protocol} URLs are not fetched`);
-  if (url.username !== '' || url.password !== '') throw new AppError('URL_FORBIDDEN', 'URLs with credentials are not fetched');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new AppError('URL_FORBIDDEN', `${url.protocol} URLs are not fetched`);
+  if (url.username !== '' || url.password !== '')
+    throw new AppError('URL_FORBIDDEN', 'URLs with credentials are not fetched');
   return url;
 }
 
 function toUpstream(error: unknown, url: URL, signal: AbortSignal): AppError {
-  const reason = signal.aborted ? 'timed out or cancelled' : error instanceof Error ? error.message : String(error);
+  const reason = signal.aborted
+    ? 'timed out or cancelled'
+    : error instanceof Error
+      ? error.message
+      : String(error);
   return new AppError('UPSTREAM_FAILED', `${redact(url)}: ${reason}`, { cause: error });
 }
 

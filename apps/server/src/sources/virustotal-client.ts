@@ -74,8 +74,14 @@ export class VirusTotalError extends AppError {
   readonly httpStatus: number;
 
   constructor(vtCode: string, message: string, httpStatus: number, retryAt: number | null) {
-    const code: ErrorCode = Object.hasOwn(CODE_MAP, vtCode) ? CODE_MAP[vtCode as VirusTotalErrorCode] : httpStatus === 429 ? 'UPSTREAM_QUOTA_EXCEEDED' : 'UPSTREAM_FAILED';
-    super(code, `virustotal: ${vtCode}: ${message}`, { details: { vtCode, httpStatus, ...(retryAt === null ? {} : { retryAt }) } });
+    const code: ErrorCode = Object.hasOwn(CODE_MAP, vtCode)
+      ? CODE_MAP[vtCode as VirusTotalErrorCode]
+      : httpStatus === 429
+        ? 'UPSTREAM_QUOTA_EXCEEDED'
+        : 'UPSTREAM_FAILED';
+    super(code, `virustotal: ${vtCode}: ${message}`, {
+      details: { vtCode, httpStatus, ...(retryAt === null ? {} : { retryAt }) },
+    });
     this.name = 'VirusTotalError';
     this.vtCode = vtCode;
     this.httpStatus = httpStatus;
@@ -86,7 +92,9 @@ export function isVirusTotalError(error: unknown, vtCode?: VirusTotalErrorCode):
   return error instanceof VirusTotalError && (vtCode === undefined || error.vtCode === vtCode);
 }
 
-const ErrorEnvelopeSchema = z.object({ error: z.object({ code: z.string(), message: z.string().default('') }) });
+const ErrorEnvelopeSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string().default('') }),
+});
 
 const AttributesSchema = z.record(z.string(), z.unknown());
 
@@ -124,9 +132,15 @@ export const VtFileAttributesSchema = z
     last_analysis_date: z.number().optional(),
     last_analysis_stats: z.record(z.string(), z.number()).optional(),
     last_analysis_results: z
-      .record(z.string(), z.object({ category: z.string().optional(), result: z.string().nullable().optional() }).loose())
+      .record(
+        z.string(),
+        z.object({ category: z.string().optional(), result: z.string().nullable().optional() }).loose(),
+      )
       .default({}),
-    popular_threat_classification: z.object({ suggested_threat_label: z.string().optional() }).loose().optional(),
+    popular_threat_classification: z
+      .object({ suggested_threat_label: z.string().optional() })
+      .loose()
+      .optional(),
   })
   .loose();
 export type VtFileAttributes = z.infer<typeof VtFileAttributesSchema>;
@@ -147,7 +161,14 @@ export interface VtPageOptions {
   readonly cursor?: string;
 }
 
-export const RETROHUNT_STATUSES = ['queued', 'starting', 'running', 'aborting', 'aborted', 'finished'] as const;
+export const RETROHUNT_STATUSES = [
+  'queued',
+  'starting',
+  'running',
+  'aborting',
+  'aborted',
+  'finished',
+] as const;
 
 export const RetrohuntJobAttributesSchema = z
   .object({
@@ -200,7 +221,8 @@ export class VirusTotalClient {
   async getFile(id: string, signal?: AbortSignal): Promise<VtFile> {
     const { data } = await this.#json('GET', `/files/${encodeURIComponent(id)}`, SingleSchema, signal);
     const attributes = VtFileAttributesSchema.safeParse(data.attributes);
-    if (!attributes.success) throw new AppError('UPSTREAM_FAILED', `virustotal: file object ${data.id} lacks usable attributes`);
+    if (!attributes.success)
+      throw new AppError('UPSTREAM_FAILED', `virustotal: file object ${data.id} lacks usable attributes`);
     return { id: data.id, attributes: attributes.data };
   }
 
@@ -215,25 +237,36 @@ export class VirusTotalClient {
       const init: RequestInit = { method: 'GET', redirect: 'manual', signal: requestSignal };
       const target = url;
       // Only the API request spends quota; following the redirect to storage does not.
-      const response = hop === 0 ? await this.#budget.run(() => this.#send(target, init, `download ${id}`)) : await this.#send(target, init, `download ${id}`);
+      const response =
+        hop === 0
+          ? await this.#budget.run(() => this.#send(target, init, `download ${id}`))
+          : await this.#send(target, init, `download ${id}`);
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
         const location = response.headers.get('location');
-        if (location === null) throw new AppError('UPSTREAM_FAILED', `virustotal: redirect without Location for ${id}`);
+        if (location === null)
+          throw new AppError('UPSTREAM_FAILED', `virustotal: redirect without Location for ${id}`);
         url = new URL(location, url);
-        if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('UPSTREAM_FAILED', `virustotal: redirect to ${url.protocol} refused`);
+        if (url.protocol !== 'https:' && url.protocol !== 'http:')
+          throw new AppError('UPSTREAM_FAILED', `virustotal: redirect to ${url.protocol} refused`);
         continue;
       }
       if (!response.ok) await this.#throwError(response);
-      return await readBounded(response, this.#maxDownloadBytes, `virustotal file ${id}`).catch((error: unknown) => {
-        throw transportError(error, `virustotal download ${id}`);
-      });
+      return await readBounded(response, this.#maxDownloadBytes, `virustotal file ${id}`).catch(
+        (error: unknown) => {
+          throw transportError(error, `virustotal download ${id}`);
+        },
+      );
     }
     throw new AppError('UPSTREAM_FAILED', `virustotal: too many redirects downloading ${id}`);
   }
 
   /** `GET /intelligence/search` (premium): one page of results. */
-  async search(query: string, options: VtPageOptions & { readonly order?: string; readonly descriptorsOnly?: boolean } = {}, signal?: AbortSignal): Promise<VtPage> {
+  async search(
+    query: string,
+    options: VtPageOptions & { readonly order?: string; readonly descriptorsOnly?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<VtPage> {
     const params = pageParams(options);
     params.set('query', query);
     if (options.order !== undefined) params.set('order', options.order);
@@ -242,12 +275,20 @@ export class VirusTotalClient {
   }
 
   /** Every result of an Intelligence search, following `meta.cursor`, up to `max` objects. */
-  async *searchAll(query: string, options: { readonly max?: number; readonly pageSize?: number } = {}, signal?: AbortSignal): AsyncGenerator<VtObject> {
+  async *searchAll(
+    query: string,
+    options: { readonly max?: number; readonly pageSize?: number } = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<VtObject> {
     let cursor: string | undefined;
     let seen = 0;
     const max = options.max ?? Number.POSITIVE_INFINITY;
     do {
-      const page = await this.search(query, { limit: options.pageSize ?? 100, ...(cursor === undefined ? {} : { cursor }) }, signal);
+      const page = await this.search(
+        query,
+        { limit: options.pageSize ?? 100, ...(cursor === undefined ? {} : { cursor }) },
+        signal,
+      );
       for (const object of page.data) {
         if (seen++ >= max) return;
         yield object;
@@ -257,7 +298,10 @@ export class VirusTotalClient {
   }
 
   /** `GET /intelligence/hunting_notification_files`: Livehunt matches as file objects with `context_attributes`. */
-  huntingNotificationFiles(options: VtPageOptions & { readonly filter?: string } = {}, signal?: AbortSignal): Promise<VtPage> {
+  huntingNotificationFiles(
+    options: VtPageOptions & { readonly filter?: string } = {},
+    signal?: AbortSignal,
+  ): Promise<VtPage> {
     const params = pageParams(options);
     if (options.filter !== undefined) params.set('filter', options.filter);
     return this.#page(`/intelligence/hunting_notification_files?${params.toString()}`, signal);
@@ -269,27 +313,46 @@ export class VirusTotalClient {
     if (job.corpus !== undefined) attributes['corpus'] = job.corpus;
     if (job.notificationEmail !== undefined) attributes['notification_email'] = job.notificationEmail;
     if (job.timeRange !== undefined) attributes['time_range'] = job.timeRange;
-    const { data } = await this.#json('POST', '/intelligence/retrohunt_jobs', SingleSchema, signal, { data: { type: 'retrohunt_job', attributes } });
+    const { data } = await this.#json('POST', '/intelligence/retrohunt_jobs', SingleSchema, signal, {
+      data: { type: 'retrohunt_job', attributes },
+    });
     return toRetrohuntJob(data);
   }
 
   /** `GET /intelligence/retrohunt_jobs/{id}`. */
   async getRetrohuntJob(id: string, signal?: AbortSignal): Promise<RetrohuntJob> {
-    const { data } = await this.#json('GET', `/intelligence/retrohunt_jobs/${encodeURIComponent(id)}`, SingleSchema, signal);
+    const { data } = await this.#json(
+      'GET',
+      `/intelligence/retrohunt_jobs/${encodeURIComponent(id)}`,
+      SingleSchema,
+      signal,
+    );
     return toRetrohuntJob(data);
   }
 
   /** `GET /intelligence/retrohunt_jobs/{id}/matching_files`: one page of matching file objects. */
   retrohuntMatchingFiles(id: string, options: VtPageOptions = {}, signal?: AbortSignal): Promise<VtPage> {
-    return this.#page(`/intelligence/retrohunt_jobs/${encodeURIComponent(id)}/matching_files?${pageParams(options).toString()}`, signal);
+    return this.#page(
+      `/intelligence/retrohunt_jobs/${encodeURIComponent(id)}/matching_files?${pageParams(options).toString()}`,
+      signal,
+    );
   }
 
   async #page(path: string, signal: AbortSignal | undefined): Promise<VtPage> {
     const body = await this.#json('GET', path, CollectionSchema, signal);
-    return { data: body.data, cursor: body.meta?.cursor !== undefined && body.meta.cursor !== '' ? body.meta.cursor : null };
+    return {
+      data: body.data,
+      cursor: body.meta?.cursor !== undefined && body.meta.cursor !== '' ? body.meta.cursor : null,
+    };
   }
 
-  async #json<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, signal: AbortSignal | undefined, body?: unknown): Promise<z.infer<S>> {
+  async #json<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    signal: AbortSignal | undefined,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
     const what = `virustotal ${method} ${path.split('?')[0] ?? path}`;
     const init: RequestInit = { method, redirect: 'error', signal: deadline(signal, this.#timeoutMs) };
     if (body !== undefined) {
@@ -329,7 +392,8 @@ export class VirusTotalClient {
     } catch {
       // Not the documented envelope (a proxy's HTML page): keep the HTTP status as the code.
     }
-    const isQuota = response.status === 429 || code === 'QuotaExceededError' || code === 'TooManyRequestsError';
+    const isQuota =
+      response.status === 429 || code === 'QuotaExceededError' || code === 'TooManyRequestsError';
     const retryAt = isQuota ? (retryAfter(response.headers) ?? Date.now() + DEFAULT_QUOTA_BACKOFF_MS) : null;
     if (isQuota && retryAt !== null) await this.#budget.exhausted(retryAt);
     throw new VirusTotalError(code, message, response.status, retryAt);
@@ -345,6 +409,7 @@ function pageParams(options: VtPageOptions): URLSearchParams {
 
 function toRetrohuntJob(data: VtObject): RetrohuntJob {
   const attributes = RetrohuntJobAttributesSchema.safeParse(data.attributes);
-  if (data.type !== 'retrohunt_job' || !attributes.success) throw new AppError('UPSTREAM_FAILED', `virustotal: ${data.id} is not a retrohunt job`);
+  if (data.type !== 'retrohunt_job' || !attributes.success)
+    throw new AppError('UPSTREAM_FAILED', `virustotal: ${data.id} is not a retrohunt job`);
   return { id: data.id, attributes: attributes.data };
 }

@@ -55,8 +55,9 @@ export interface StageResponse {
 /** Why a fetch failed; timeouts and network errors are worth a retry, a refused policy is not. */
 export type FetchFailure = 'connect-timeout' | 'read-timeout' | 'total-timeout' | 'network' | 'tls' | 'proxy' | 'aborted';
 
-// A TLS handshake failure means the port speaks plain HTTP: asking again will not change that.
-const NOT_RETRYABLE: ReadonlySet<FetchFailure> = new Set(['aborted', 'tls']);
+// A TLS handshake failure means the port speaks plain HTTP, and a server that trickled past the total cap is a
+// tarpit: asking again will not change either.
+const NOT_RETRYABLE: ReadonlySet<FetchFailure> = new Set(['aborted', 'tls', 'total-timeout']);
 
 function failure(reason: FetchFailure, message: string, cause?: unknown): AppError {
   return new AppError('UPSTREAM_FAILED', message, { cause, retryable: !NOT_RETRYABLE.has(reason), details: { reason } });

@@ -174,8 +174,11 @@ describe(probeTeamServer.name, () => {
     const silent = await startEmulatedTeamServer({ behaviour: 'silent' });
     try {
       const started = Date.now();
-      const slow = await probeTeamServer(`${trickle.url}/`, { ...LOOPBACK, archs: ['x86'], readTimeoutMs: 300, totalTimeoutMs: 600 });
+      const slow = await probeTeamServer(`${trickle.url}/`, { ...LOOPBACK, retries: 2, backoffMs: 1, readTimeoutMs: 300, totalTimeoutMs: 600 });
       expect(slow.attempts[0]?.error).toMatchObject({ code: 'UPSTREAM_FAILED', reason: 'total-timeout' });
+      // A tarpit is not asked again, nor for the other architecture.
+      expect(slow.attempts).toHaveLength(1);
+      expect(slow.attempts[0]?.tries).toBe(1);
       expect(Date.now() - started).toBeLessThan(3_000);
 
       const slept: number[] = [];

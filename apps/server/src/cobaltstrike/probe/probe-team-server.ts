@@ -10,6 +10,8 @@ import { RateLimiter, delay } from './rate-limiter.js';
 
 export type ProbeScheme = 'http' | 'https';
 
+const SCHEME_FATAL: ReadonlySet<string> = new Set(['tls', 'network', 'connect-timeout', 'proxy', 'read-timeout', 'total-timeout']);
+
 /**
  * User-Agents of the IE era that stagers send (the default profile picks one of these per listener). Never curl,
  * wget or lynx (team servers answer those with 404) and never empty (the Sentinel-One/L8 signature).
@@ -179,8 +181,8 @@ export async function probeTeamServer(target: string, options: ProbeOptions = {}
       const url = urlFor(scheme, parsed.host, parsed.port, path);
       const attempt = await attemptWithRetries(url, scheme, arch, address, { ...options, userAgent, proxy, limiter, sleep });
       attempts.push(attempt);
-      // A port that refused the connection or the TLS handshake will refuse the other architecture too.
-      if (attempt.status === null && ['tls', 'network', 'connect-timeout', 'proxy'].includes(attempt.error?.reason ?? '')) break;
+      // A port that refused the connection or the handshake, or stalled, will do the same for the other architecture.
+      if (attempt.status === null && SCHEME_FATAL.has(attempt.error?.reason ?? '')) break;
     }
   }
   return {

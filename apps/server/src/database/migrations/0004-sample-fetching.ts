@@ -41,7 +41,9 @@ export function sampleFetchingSchema(_dialect: MigrationDialect): Migration {
       await s.createIndex('source_reports_sha1_idx').on('source_reports').column('sha1').execute();
       await s
         .createTable('hash_fetches')
-        .addColumn('hash_request_id', 'text', (c) => c.primaryKey().references('hash_requests.id').onDelete('cascade'))
+        .addColumn('hash_request_id', 'text', (c) =>
+          c.primaryKey().references('hash_requests.id').onDelete('cascade'),
+        )
         .addColumn('job_id', 'text')
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('last_error', 'text')
@@ -49,7 +51,13 @@ export function sampleFetchingSchema(_dialect: MigrationDialect): Migration {
         .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      for (const table of ['hash_fetches', 'source_reports', 'source_circuits', 'source_not_found', 'rate_limit_slots']) {
+      for (const table of [
+        'hash_fetches',
+        'source_reports',
+        'source_circuits',
+        'source_not_found',
+        'rate_limit_slots',
+      ]) {
         await db.schema.dropTable(table).ifExists().execute();
       }
     },
