@@ -1,0 +1,11 @@
+export * from './parse-rules.js';
+export * from './atoms.js';
+export * from './lint-rules.js';
+export * from './suppressions.js';
+export * from './rule-tests.js';
+export * from './engine-checks.js';
+export * from './measure-cost.js';
+export * from './check-ruleset.js';
+export * from './format-report.js';
+export { diffRuleIdentities, type RuleIdentity, type RulesetDiff } from './diff-rulesets.js';
+export { ruleIdentities } from './rule-identities.js';
