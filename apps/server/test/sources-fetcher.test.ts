@@ -7,7 +7,7 @@ import { loadConfig, type SourcesConfig } from '../src/config.js';
 import { createDatabase } from '../src/database/create-database.js';
 import type { Database } from '../src/database/database.js';
 import { createHashSources, enqueueFetchHash, recoverHashRequests } from '../src/fetcher/create-sources.js';
-import { HashFetcher, type HashFetcherDeps } from '../src/fetcher/hash-fetcher.js';
+import { HashFetcher, listSourceReports, type HashFetcherDeps } from '../src/fetcher/hash-fetcher.js';
 import { submitHashes } from '../src/hashes/submit-hashes.js';
 import { submitSample } from '../src/samples/submit-sample.js';
 import { SqliteJobQueue } from '../src/queue/sqlite-job-queue.js';
@@ -153,12 +153,12 @@ describe(HashFetcher.name, () => {
     const row = await state(id);
     expect(row.state).toBe('not-found');
     expect(row.error_message).toMatch(/report\(s\) stored from virustotal/);
-    const report = await db
-      .selectFrom('source_reports')
-      .selectAll()
-      .where('sha256', '=', sha256)
-      .executeTakeFirstOrThrow();
-    expect(JSON.parse(report.report)).toMatchObject({ tags: ['trojan'], detections: { malicious: 50 } });
+    const [stored] = await listSourceReports(db, sha256);
+    expect(stored).toMatchObject({
+      source: 'virustotal',
+      report: { tags: ['trojan'], detections: { malicious: 50 } },
+    });
+    expect(await listSourceReports(db, stored?.report.md5 ?? '')).toHaveLength(1);
   });
 
   it('marks a hash unknown everywhere not-found, and answers from the not-found cache next time', async () => {

@@ -111,7 +111,7 @@ for (const backend of BACKENDS) {
     it('caches not-found answers until they expire, and opens then closes a circuit', async (context) => {
       if (skip !== null) return context.skip(skip);
       const d = database();
-      await cacheNotFound(d, 'virustotal', 'ab'.repeat(16), 2_000);
+      await cacheNotFound(d, 'virustotal', 'ab'.repeat(16), 2_000, 0);
       expect(await isCachedNotFound(d, 'virustotal', 'ab'.repeat(16), 1_999)).toBe(true);
       expect(await isCachedNotFound(d, 'virustotal', 'ab'.repeat(16), 2_000)).toBe(false);
       expect(await isCachedNotFound(d, 'malwarebazaar', 'ab'.repeat(16), 0)).toBe(false);

@@ -152,7 +152,10 @@ export function hasUnboundedDot(raw: string): boolean {
   return /(^|[^\\])\.(\*|\+|\{\d*,\})/.test(raw);
 }
 
-/** Any other unbounded repetition (`[^a]*`, `\w+`, `x{4,}`): as slow as `.*` but YARA does not warn. */
+/**
+ * Unbounded repetition of a broad class (`[^a]*`, `[A-Za-z]+`, `\\w+`, `\\S*`, `x{4,}`): as slow as `.*` but YARA
+ * does not warn (panopticon's README). `\\s+` and `\\d+` between literals are left alone: their runs are short.
+ */
 export function hasUnboundedRepeat(raw: string): boolean {
-  return /(\]|\\[dswDSW]|[^\\.])(\*|\+|\{\d*,\})/.test(raw.replace(/\\./g, (m) => (/\\[dswDSW]/.test(m) ? m : 'a')));
+  return /(\]|\\[wWSD])(\*|\+)|\{\d+,\}/.test(raw);
 }

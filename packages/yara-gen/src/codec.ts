@@ -18,7 +18,10 @@ import { AppError } from '@malpipe/core';
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
 const HexKeySchema = z.string().regex(HEX_KEY, 'key must be hex bytes, e.g. "0a1b2c3d"').transform((s) => s.toLowerCase());
-const KeyOrUnknownSchema = z.union([z.literal('unknown'), HexKeySchema]);
+const KeyOrUnknownSchema = z
+  .string()
+  .refine((s) => s === 'unknown' || HEX_KEY.test(s), 'key must be hex bytes, e.g. "0a1b2c3d", or "unknown"')
+  .transform((s) => s.toLowerCase());
 const KeyLengthSchema = z.number().int().min(1).max(256);
 
 export const XorCodecSchema = z.object({ op: z.literal('xor'), key: KeyOrUnknownSchema, keyLength: KeyLengthSchema.optional() });
@@ -30,7 +33,7 @@ export const RotateCodecSchema = z.object({ op: z.enum(['rol', 'ror']), bits: z.
  */
 export const RollingXorCodecSchema = z.object({
   op: z.literal('rolling-xor'),
-  key: z.union([z.literal('unknown'), HexKeySchema.refine((k) => k.length === 2, 'rolling-xor takes a one-byte key')]),
+  key: KeyOrUnknownSchema.refine((k) => k === 'unknown' || k.length === 2, 'rolling-xor takes a one-byte key'),
   mode: z.enum(['increment', 'feedback']).default('increment'),
   step: z.number().int().min(-255).max(255).default(1),
 });
@@ -59,18 +62,20 @@ export interface ChainCodec {
 }
 export type Codec = CodecStep | ChainCodec;
 
-const StepSchema = z.discriminatedUnion('op', [
+const ChainCodecSchema: z.ZodType<ChainCodec> = z.object({
+  op: z.literal('chain'),
+  steps: z.array(z.lazy(() => CodecSchema)).min(1).max(16),
+});
+
+export const CodecSchema: z.ZodType<Codec> = z.discriminatedUnion('op', [
   XorCodecSchema,
   ArithmeticCodecSchema,
   RotateCodecSchema,
   RollingXorCodecSchema,
   Rc4CodecSchema,
   Base64CodecSchema,
-]);
-
-export const CodecSchema: z.ZodType<Codec> = z.lazy(() =>
-  z.union([StepSchema, z.object({ op: z.literal('chain'), steps: z.array(CodecSchema).min(1).max(16) })]),
-);
+  ChainCodecSchema as unknown as z.ZodObject<{ op: z.ZodLiteral<'chain'> }>,
+]) as unknown as z.ZodType<Codec>;
 
 /** Validates a codec given as data (JSON from a file or a flag); VALIDATION_FAILED lists every problem. */
 export function parseCodec(value: unknown): Codec {

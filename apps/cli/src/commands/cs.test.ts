@@ -3,10 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBeacon, sampleSettings } from '@malpipe/analyzers/test/builders/build-beacon';
 import { JPCERT_KEYS } from '@malpipe/analyzers/cobaltstrike/index';
-import { parseCsFile, renderCsResult } from './cs.js';
+import { parseCsFile, registerCs, renderCsResult } from './cs.js';
 
 const CLI = fileURLToPath(new URL('../../bin/malpipe.js', import.meta.url));
 
@@ -47,15 +48,16 @@ describe('malpipe cs parse', () => {
     expect(renderCsResult(beacon, result, { format: 'profile' })).toContain('http-get {');
   });
 
-  it('runs as a command: exit 0 with output, exit 1 when a file has no beacon', async () => {
-    const ok = await run(['cs', 'parse', '--format', 'jpcert', beacon]);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect((JSON.parse(ok.stdout) as { C2Server: string }).C2Server).toBe('cli.example.test,/jquery.min.js');
-    const none = await run(['cs', 'parse', empty]);
-    expect(none.code).toBe(1);
-    expect(none.stderr).toContain('no beacon config found');
-    const bad = await run(['cs', 'parse', '--format', 'yaml', beacon]);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('unknown format');
+  it('runs as a command: output for the beacon, exit 1 because one file has none', async () => {
+    const out = await run(['cs', 'parse', '--format', 'jpcert', beacon, empty]);
+    expect(out.code).toBe(1);
+    expect((JSON.parse(out.stdout) as { C2Server: string }).C2Server).toBe('cli.example.test,/jquery.min.js');
+    expect(out.stderr).toContain(`${empty}: no beacon config found`);
+  });
+
+  it('refuses unknown formats', async () => {
+    const program = new Command().exitOverride();
+    registerCs(program);
+    await expect(program.parseAsync(['node', 'malpipe', 'cs', 'parse', '--format', 'yaml', beacon])).rejects.toThrow('unknown format yaml');
   });
 });

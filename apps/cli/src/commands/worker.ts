@@ -18,8 +18,14 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('Run analysis workers only (same as `serve --role worker`); scale out by starting more')
     .option('--data <dir>', 'data directory (default: $MALPIPE_DATA_DIR or ./malpipe-data)')
-    .option('--concurrency <n>', 'analyses at once in this process (default: $MALPIPE_WORKER_CONCURRENCY or 2)')
-    .option('--health-port <n>', 'serve /health and /metrics on this port (default: $MALPIPE_WORKER_HEALTH_PORT; none)')
+    .option(
+      '--concurrency <n>',
+      'analyses at once in this process (default: $MALPIPE_WORKER_CONCURRENCY or 2)',
+    )
+    .option(
+      '--health-port <n>',
+      'serve /health and /metrics on this port (default: $MALPIPE_WORKER_HEALTH_PORT; none)',
+    )
     .option('--host <address>', 'address of the health listener (default: $MALPIPE_HOST or 127.0.0.1)')
     .action(async (options: WorkerOptions) => {
       const overrides: Record<string, string> = { MALPIPE_ROLES: 'worker' };
@@ -28,8 +34,11 @@ export function registerWorker(program: Command): void {
       if (options.healthPort !== undefined) overrides.MALPIPE_WORKER_HEALTH_PORT = options.healthPort;
       if (options.host !== undefined) overrides.MALPIPE_HOST = options.host;
       const config = loadConfig({ ...process.env, ...overrides });
-      if (!config.roles.includes('worker')) throw new AppError('CONFIG_INVALID', 'malpipe worker needs the worker role');
+      if (!config.roles.includes('worker'))
+        throw new AppError('CONFIG_INVALID', 'malpipe worker needs the worker role');
       await runServer(config);
-      process.stderr.write(`malpipe: worker running (queue ${config.queueUrl.replace(/\/\/[^@/]*@/, '//***@')})\n`);
+      process.stderr.write(
+        `malpipe: worker running (queue ${config.queueUrl.replace(/\/\/[^@/]*@/, '//***@')})\n`,
+      );
     });
 }

@@ -182,7 +182,7 @@ export class HashFetcher {
         const found = await source.lookup({ hash }, signal, earlier === null ? {} : { report: earlier });
         await recordSourceSuccess(db, source.name);
         if (found.status === 'not-found') {
-          await cacheNotFound(db, source.name, hash, this.#now() + this.#deps.notFoundTtlMs);
+          await cacheNotFound(db, source.name, hash, this.#now() + this.#deps.notFoundTtlMs, this.#now());
           continue;
         }
         if (found.report !== null) {
@@ -301,6 +301,25 @@ export async function markHashRequestsAnalysed(
     .where('sample_sha256', '=', sha256)
     .where('state', 'in', ['fetched', 'known'])
     .execute();
+}
+
+/** Every source's report on a sample, by MD5, SHA-1 or SHA-256 (also when the file itself was never fetched). */
+export async function listSourceReports(
+  db: Database,
+  hash: string,
+): Promise<{ readonly source: string; readonly fetchedAt: string; readonly report: SourceReport }[]> {
+  const column = hash.length === 32 ? 'md5' : hash.length === 40 ? 'sha1' : 'sha256';
+  const rows = await db
+    .selectFrom('source_reports')
+    .select(['source', 'report', 'fetched_at'])
+    .where(column, '=', hash.toLowerCase())
+    .orderBy('source')
+    .execute();
+  return rows.map((row) => ({
+    source: row.source,
+    fetchedAt: row.fetched_at,
+    report: JSON.parse(row.report) as SourceReport,
+  }));
 }
 
 async function findRecentReport(

@@ -33,11 +33,18 @@ export async function cacheNotFound(
   source: string,
   hash: string,
   expiresAt: number,
+  now = Date.now(),
 ): Promise<void> {
   await db
     .insertInto('source_not_found')
     .values({ source, hash, expires_at: expiresAt })
     .onConflict((oc) => oc.columns(['source', 'hash']).doUpdateSet({ expires_at: expiresAt }))
+    .execute();
+  // Keeps the cache from growing forever: expired answers are dropped as new ones arrive.
+  await db
+    .deleteFrom('source_not_found')
+    .where('source', '=', source)
+    .where('expires_at', '<=', now)
     .execute();
 }
 

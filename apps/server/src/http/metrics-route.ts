@@ -6,7 +6,9 @@ import type { FastifyInstance } from 'fastify';
  * but the API may face networks that should not see them.
  */
 export function registerMetricsRoute(app: FastifyInstance, metrics: () => Promise<string>): void {
-  app.get('/metrics', { config: { permission: 'read', rateLimit: false }, schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics()),
+  app.get(
+    '/metrics',
+    { config: { permission: 'read', rateLimit: false }, schema: { hide: true } },
+    async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics()),
   );
 }

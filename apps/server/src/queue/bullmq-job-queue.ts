@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions, type JobType } from 'bullmq';
+import {
+  Queue,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  type JobType,
+} from 'bullmq';
 import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
 import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
 import { dialectOf } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
 import type { Schema } from '../database/schema.js';
-import type { EnqueueOptions, JobContext, JobHandlers, JobRecord, TransactionEnqueue, TransactionalJobQueue, WorkerOptions } from './job-queue.js';
+import type {
+  EnqueueOptions,
+  JobContext,
+  JobHandlers,
+  JobRecord,
+  TransactionEnqueue,
+  TransactionalJobQueue,
+  WorkerOptions,
+} from './job-queue.js';
 import { withOutbox, type JobOutboxTable } from './job-outbox.js';
 import { JOB_NAMES, isJobName, type JobName, type Jobs } from './jobs.js';
 import type { QueueLogger } from './sqlite-job-queue.js';
@@ -128,10 +144,18 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       pollIntervalMs: positive(options.pollIntervalMs, DEFAULTS.pollIntervalMs, 'pollIntervalMs'),
       backoffBaseMs: positive(options.backoffBaseMs, DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
       backoffMaxMs: positive(options.backoffMaxMs, DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
-      defaultMaxAttempts: positive(options.defaultMaxAttempts, DEFAULTS.defaultMaxAttempts, 'defaultMaxAttempts'),
+      defaultMaxAttempts: positive(
+        options.defaultMaxAttempts,
+        DEFAULTS.defaultMaxAttempts,
+        'defaultMaxAttempts',
+      ),
       defaultTimeoutMs: positive(options.defaultTimeoutMs, DEFAULTS.defaultTimeoutMs, 'defaultTimeoutMs'),
       keepCompletedMs: positive(options.keepCompletedMs, DEFAULTS.keepCompletedMs, 'keepCompletedMs'),
-      keepCompletedCount: positive(options.keepCompletedCount, DEFAULTS.keepCompletedCount, 'keepCompletedCount'),
+      keepCompletedCount: positive(
+        options.keepCompletedCount,
+        DEFAULTS.keepCompletedCount,
+        'keepCompletedCount',
+      ),
       keepDeadMs: positive(options.keepDeadMs, DEFAULTS.keepDeadMs, 'keepDeadMs'),
     };
     this.#logger = options.logger ?? consoleLogger;
@@ -145,18 +169,35 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     return id;
   }
 
-  async enqueueInTransaction<N extends JobName>(trx: Kysely<Schema>, name: N, payload: Jobs[N], options?: EnqueueOptions): Promise<string> {
+  async enqueueInTransaction<N extends JobName>(
+    trx: Kysely<Schema>,
+    name: N,
+    payload: Jobs[N],
+    options?: EnqueueOptions,
+  ): Promise<string> {
     const resolved = this.#resolve(name, options);
     const id = randomUUID();
     await withOutbox(trx)
       .insertInto('job_outbox')
-      .values({ id, name, payload: JSON.stringify(payload), options: JSON.stringify(resolved), created_at: Date.now() })
+      .values({
+        id,
+        name,
+        payload: JSON.stringify(payload),
+        options: JSON.stringify(resolved),
+        created_at: Date.now(),
+      })
       .execute();
     return id;
   }
 
-  async transaction<T>(work: (trx: Transaction<Schema>, enqueue: TransactionEnqueue) => Promise<T>): Promise<T> {
-    const result = await this.#db.transaction().execute((trx) => work(trx, (name, payload, options) => this.enqueueInTransaction(trx, name, payload, options)));
+  async transaction<T>(
+    work: (trx: Transaction<Schema>, enqueue: TransactionEnqueue) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.#db
+      .transaction()
+      .execute((trx) =>
+        work(trx, (name, payload, options) => this.enqueueInTransaction(trx, name, payload, options)),
+      );
     this.wake();
     return result;
   }
@@ -176,8 +217,10 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     if (this.#handlers !== undefined) throw new AppError('CONFLICT', 'job queue already started');
     this.#handlers = handlers;
     for (const name of JOB_NAMES) {
-      const concurrency = typeof options.concurrency === 'number' ? options.concurrency : (options.concurrency[name] ?? 1);
-      if (!Number.isSafeInteger(concurrency) || concurrency < 0) throw new AppError('VALIDATION_FAILED', `invalid concurrency ${concurrency} for ${name}`);
+      const concurrency =
+        typeof options.concurrency === 'number' ? options.concurrency : (options.concurrency[name] ?? 1);
+      if (!Number.isSafeInteger(concurrency) || concurrency < 0)
+        throw new AppError('VALIDATION_FAILED', `invalid concurrency ${concurrency} for ${name}`);
       if (concurrency === 0) continue;
       const worker = new Worker(name, (job: Job) => this.#process(name, job), {
         connection: { ...this.#connection, maxRetriesPerRequest: null },
@@ -226,13 +269,20 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       // re-runs them once their lock expires.
       for (const job of this.#active) job.abandoned = true;
       await Promise.all(this.#workers.map((worker) => worker.close(true)));
-      for (const job of this.#active) job.controller.abort(new AppError('INTERNAL', 'job queue closed before the job finished', { retryable: true }));
+      for (const job of this.#active)
+        job.controller.abort(
+          new AppError('INTERNAL', 'job queue closed before the job finished', { retryable: true }),
+        );
     }
   }
 
   async get(id: string): Promise<JobRecord | null> {
     // The outbox first: a row relayed meanwhile is already in BullMQ when its deletion commits.
-    const row = await withOutbox(this.#db).selectFrom('job_outbox').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await withOutbox(this.#db)
+      .selectFrom('job_outbox')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (row !== undefined) return outboxRecord(row);
     for (const name of JOB_NAMES) {
       const job = await this.#queue(name).getJob(id);
@@ -241,7 +291,11 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     return null;
   }
 
-  async list(filter: { readonly state?: JobState; readonly name?: JobName; readonly limit?: number }): Promise<readonly JobRecord[]> {
+  async list(filter: {
+    readonly state?: JobState;
+    readonly name?: JobName;
+    readonly limit?: number;
+  }): Promise<readonly JobRecord[]> {
     const limit = Math.min(Math.max(1, Math.trunc(filter.limit ?? 100)), MAX_LIST_LIMIT);
     const names = filter.name === undefined ? JOB_NAMES : [filter.name];
     const records: JobRecord[] = [];
@@ -249,7 +303,12 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       const queue = this.#queue(name);
       for (const type of bullTypes(filter.state)) {
         // The queued/failed split of delayed and waiting jobs is known only per job: read more, then filter.
-        const jobs = await queue.getJobs([type], 0, limit * (filter.state === 'queued' || filter.state === 'failed' ? 4 : 1) - 1, false);
+        const jobs = await queue.getJobs(
+          [type],
+          0,
+          limit * (filter.state === 'queued' || filter.state === 'failed' ? 4 : 1) - 1,
+          false,
+        );
         for (const job of jobs) {
           const record = toRecord(job, type);
           if (filter.state === undefined || record.state === filter.state) records.push(record);
@@ -257,11 +316,17 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       }
     }
     if (filter.state === undefined || filter.state === 'queued') {
-      let query = withOutbox(this.#db).selectFrom('job_outbox').selectAll().orderBy('created_at', 'desc').limit(limit);
+      let query = withOutbox(this.#db)
+        .selectFrom('job_outbox')
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .limit(limit);
       if (filter.name !== undefined) query = query.where('name', '=', filter.name);
       records.push(...(await query.execute()).map(outboxRecord));
     }
-    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id)).slice(0, limit);
+    return records
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id))
+      .slice(0, limit);
   }
 
   async retry(id: string): Promise<void> {
@@ -278,7 +343,8 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       }
       return;
     }
-    if ((await this.get(id)) !== null) throw new AppError('CONFLICT', `job ${id} is queued; only dead or failed jobs can be retried`);
+    if ((await this.get(id)) !== null)
+      throw new AppError('CONFLICT', `job ${id} is queued; only dead or failed jobs can be retried`);
     throw new AppError('JOB_NOT_FOUND', `job ${id} not found`);
   }
 
@@ -286,7 +352,14 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     const counts = emptyCounts();
     for (const name of JOB_NAMES) {
       const queue = this.#queue(name);
-      const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      const c = await queue.getJobCounts(
+        'waiting',
+        'prioritized',
+        'delayed',
+        'active',
+        'completed',
+        'failed',
+      );
       const delayed = c.delayed ?? 0;
       let retrying = 0;
       if (delayed > 0) {
@@ -347,7 +420,11 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       const analysisId = (payload as { analysisId?: unknown } | null)?.analysisId;
       return typeof analysisId === 'string' && wanted.has(analysisId) ? analysisId : null;
     };
-    const rows = await withOutbox(this.#db).selectFrom('job_outbox').select('payload').where('name', '=', 'analyze-sample').execute();
+    const rows = await withOutbox(this.#db)
+      .selectFrom('job_outbox')
+      .select('payload')
+      .where('name', '=', 'analyze-sample')
+      .execute();
     for (const row of rows) {
       const id = idOf(safeJson(row.payload));
       if (id !== null) live.add(id);
@@ -375,7 +452,10 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       // Producer commands fail after a few reconnect attempts instead of hanging a request; the relay retries.
-      queue = new Queue(name, { connection: { ...this.#connection, maxRetriesPerRequest: 3 }, prefix: this.prefix });
+      queue = new Queue(name, {
+        connection: { ...this.#connection, maxRetriesPerRequest: 3 },
+        prefix: this.prefix,
+      });
       queue.on('error', (error) => this.#logger.error({ err: error, queue: name }, 'redis queue error'));
       this.#queues.set(name, queue);
     }
@@ -388,10 +468,13 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     const delayMs = options.delayMs ?? 0;
     const maxAttempts = options.maxAttempts ?? this.#options.defaultMaxAttempts;
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs;
-    if (!Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) throw invalidOption('priority', priority);
+    if (!Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1)
+      throw invalidOption('priority', priority);
     if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw invalidOption('delayMs', delayMs);
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) throw invalidOption('maxAttempts', maxAttempts);
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) throw invalidOption('timeoutMs', timeoutMs);
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000)
+      throw invalidOption('maxAttempts', maxAttempts);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1)
+      throw invalidOption('timeoutMs', timeoutMs);
     return { priority, delayMs, maxAttempts, timeoutMs };
   }
 
@@ -402,14 +485,20 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       ...(options.delayMs > 0 ? { delay: options.delayMs } : {}),
       attempts: options.maxAttempts,
       backoff: { type: 'malpipe' },
-      removeOnComplete: { age: Math.ceil(this.#options.keepCompletedMs / 1000), count: this.#options.keepCompletedCount },
+      removeOnComplete: {
+        age: Math.ceil(this.#options.keepCompletedMs / 1000),
+        count: this.#options.keepCompletedCount,
+      },
       removeOnFail: { age: Math.ceil(this.#options.keepDeadMs / 1000) },
     };
   }
 
   /** Equal jitter, as SqliteJobQueue: attempt n waits between half and all of base * 2^(n-1), capped. */
   #backoff(attemptsMade: number): number {
-    const delay = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** Math.min(Math.max(0, attemptsMade - 1), 40));
+    const delay = Math.min(
+      this.#options.backoffMaxMs,
+      this.#options.backoffBaseMs * 2 ** Math.min(Math.max(0, attemptsMade - 1), 40),
+    );
     return Math.round(delay / 2 + Math.random() * (delay / 2));
   }
 
@@ -417,7 +506,11 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     // One handler per name; the payload stored under `name` is that job's payload (a union call needs the cast).
     const handler = this.#handlers?.[name] as ((job: JobContext<JobName>) => Promise<void>) | undefined;
     const data = job.data as StoredJob;
-    const active: ActiveJob = { controller: new AbortController(), abandoned: false, done: Promise.resolve() };
+    const active: ActiveJob = {
+      controller: new AbortController(),
+      abandoned: false,
+      done: Promise.resolve(),
+    };
     let finish: () => void = () => undefined;
     active.done = new Promise<void>((resolve) => (finish = resolve));
     this.#active.add(active);
@@ -431,8 +524,15 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       }, timeoutMs);
     });
     try {
-      if (handler === undefined) throw new AppError('INTERNAL', `no handler for job ${name}`, { retryable: false });
-      const run = handler({ id: job.id ?? '', name, payload: data.payload, attempt: Math.max(1, job.attemptsStarted), signal: active.controller.signal });
+      if (handler === undefined)
+        throw new AppError('INTERNAL', `no handler for job ${name}`, { retryable: false });
+      const run = handler({
+        id: job.id ?? '',
+        name,
+        payload: data.payload,
+        attempt: Math.max(1, job.attemptsStarted),
+        signal: active.controller.signal,
+      });
       // A handler that ignores its signal keeps running, but its attempt is over: the job is retried or dies.
       run.catch(() => undefined);
       await Promise.race([run, timedOut]);
@@ -458,10 +558,16 @@ export class BullmqJobQueue implements TransactionalJobQueue {
         failures = 0;
       } catch (error) {
         failures++;
-        this.#logger.warn({ err: error, failures }, 'job outbox relay failed; jobs stay in the outbox and are retried');
+        this.#logger.warn(
+          { err: error, failures },
+          'job outbox relay failed; jobs stay in the outbox and are retried',
+        );
       }
       // Back off while Redis or the database is failing (up to 5 s), so an outage is not hammered.
-      const pause = failures === 0 ? this.#options.pollIntervalMs : Math.min(5_000, this.#options.pollIntervalMs * 2 ** Math.min(failures, 10));
+      const pause =
+        failures === 0
+          ? this.#options.pollIntervalMs
+          : Math.min(5_000, this.#options.pollIntervalMs * 2 ** Math.min(failures, 10));
       if (moved < RELAY_BATCH && !this.#closing) await this.#sleep(pause);
     }
   }
@@ -474,13 +580,22 @@ export class BullmqJobQueue implements TransactionalJobQueue {
   async relayOnce(): Promise<number> {
     // Cheap checks outside the transaction: nothing to relay (the usual poll) opens no write transaction, and
     // an unreachable Redis fails here rather than while the rows are locked.
-    const pending = await withOutbox(this.#db).selectFrom('job_outbox').select('id').limit(1).executeTakeFirst();
+    const pending = await withOutbox(this.#db)
+      .selectFrom('job_outbox')
+      .select('id')
+      .limit(1)
+      .executeTakeFirst();
     if (pending === undefined) return 0;
     await this.#queue(JOB_NAMES[0] ?? 'analyze-sample').getJobCounts('waiting');
     return withOutbox(this.#db)
       .transaction()
       .execute(async (trx) => {
-        let query = trx.selectFrom('job_outbox').selectAll().orderBy('created_at').orderBy('id').limit(RELAY_BATCH);
+        let query = trx
+          .selectFrom('job_outbox')
+          .selectAll()
+          .orderBy('created_at')
+          .orderBy('id')
+          .limit(RELAY_BATCH);
         if (this.#postgres) query = query.forUpdate().skipLocked();
         const rows = await query.execute();
         if (rows.length === 0) return 0;
@@ -492,7 +607,11 @@ export class BullmqJobQueue implements TransactionalJobQueue {
           }
           const options = JSON.parse(row.options) as ResolvedOptions;
           const list = byName.get(row.name) ?? [];
-          list.push({ name: row.name, data: stored(JSON.parse(row.payload) as Jobs[JobName], options), opts: this.#jobOptions(row.id, options) });
+          list.push({
+            name: row.name,
+            data: stored(JSON.parse(row.payload) as Jobs[JobName], options),
+            opts: this.#jobOptions(row.id, options),
+          });
           byName.set(row.name, list);
         }
         for (const [name, jobs] of byName) await this.#queue(name).addBulk(jobs);
@@ -538,11 +657,14 @@ export function parseRedisUrl(url: string): { connection: ConnectionOptions; pre
   } catch {
     throw new AppError('CONFIG_INVALID', 'invalid redis:// queue URL');
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new AppError('CONFIG_INVALID', 'a Redis queue URL starts with redis:// or rediss://');
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new AppError('CONFIG_INVALID', 'a Redis queue URL starts with redis:// or rediss://');
   const db = parsed.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d{1,2}$/.test(db)) throw new AppError('CONFIG_INVALID', 'the Redis database in the queue URL must be a number');
+  if (db !== '' && !/^\d{1,2}$/.test(db))
+    throw new AppError('CONFIG_INVALID', 'the Redis database in the queue URL must be a number');
   const prefix = parsed.searchParams.get('prefix') ?? 'malpipe';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new AppError('CONFIG_INVALID', 'the Redis key prefix must be 1-64 letters, digits, . _ or -');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
+    throw new AppError('CONFIG_INVALID', 'the Redis key prefix must be 1-64 letters, digits, . _ or -');
   return {
     prefix,
     connection: {
@@ -557,7 +679,12 @@ export function parseRedisUrl(url: string): { connection: ConnectionOptions; pre
 }
 
 function stored(payload: Jobs[JobName], options: ResolvedOptions): StoredJob {
-  return { payload, priority: options.priority, maxAttempts: options.maxAttempts, timeoutMs: options.timeoutMs };
+  return {
+    payload,
+    priority: options.priority,
+    maxAttempts: options.maxAttempts,
+    timeoutMs: options.timeoutMs,
+  };
 }
 
 function bullTypes(state: JobState | undefined): readonly JobType[] {
@@ -601,7 +728,10 @@ function toRecord(job: Job, bullState: string): JobRecord {
     priority: data.priority,
     attempts: job.attemptsStarted,
     maxAttempts: data.maxAttempts,
-    lastError: job.failedReason === undefined || job.failedReason === '' ? null : job.failedReason.slice(0, MAX_ERROR_LENGTH),
+    lastError:
+      job.failedReason === undefined || job.failedReason === ''
+        ? null
+        : job.failedReason.slice(0, MAX_ERROR_LENGTH),
     createdAt: new Date(job.timestamp).toISOString(),
     updatedAt: new Date(job.finishedOn ?? job.processedOn ?? job.timestamp).toISOString(),
   };
@@ -625,10 +755,9 @@ function outboxRecord(row: JobOutboxTable): JobRecord {
 }
 
 function emptyCounts(): Record<JobName, Record<JobState, number>> {
-  return Object.fromEntries(JOB_NAMES.map((name) => [name, Object.fromEntries(JOB_STATES.map((state) => [state, 0]))])) as Record<
-    JobName,
-    Record<JobState, number>
-  >;
+  return Object.fromEntries(
+    JOB_NAMES.map((name) => [name, Object.fromEntries(JOB_STATES.map((state) => [state, 0]))]),
+  ) as Record<JobName, Record<JobState, number>>;
 }
 
 function safeJson(text: string): unknown {
@@ -647,12 +776,15 @@ function describeError(error: unknown): string {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new AppError('CONFIG_INVALID', `job queue option ${name} must be positive, got ${value}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new AppError('CONFIG_INVALID', `job queue option ${name} must be positive, got ${value}`);
   return value;
 }
 
 function invalidOption(name: string, value: number): AppError {
-  return new AppError('VALIDATION_FAILED', `invalid enqueue option ${name}: ${value}`, { details: { [name]: value } });
+  return new AppError('VALIDATION_FAILED', `invalid enqueue option ${name}: ${value}`, {
+    details: { [name]: value },
+  });
 }
 
 const consoleLogger: QueueLogger = {

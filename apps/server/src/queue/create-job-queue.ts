@@ -4,7 +4,15 @@ import { sqliteJobStates, type AnalysisJobStates } from '../analyses/recover-ana
 import type { Database } from '../database/database.js';
 import type { Schema } from '../database/schema.js';
 import { BullmqJobQueue } from './bullmq-job-queue.js';
-import type { EnqueueOptions, JobContext, JobHandlers, JobRecord, TransactionEnqueue, TransactionalJobQueue, WorkerOptions } from './job-queue.js';
+import type {
+  EnqueueOptions,
+  JobContext,
+  JobHandlers,
+  JobRecord,
+  TransactionEnqueue,
+  TransactionalJobQueue,
+  WorkerOptions,
+} from './job-queue.js';
 import { JOB_NAMES, type JobName, type Jobs } from './jobs.js';
 import { JobMetrics } from './queue-metrics.js';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue.js';
@@ -45,18 +53,35 @@ export interface ManagedJobQueue extends TransactionalJobQueue {
  * PostgreSQL) or `redis://...` / `rediss://...` (BullMQ, with a transactional outbox in `db`). Throws
  * CONFIG_INVALID for anything else.
  */
-export function createJobQueue(url: string, db: Database, options: CreateJobQueueOptions = {}): ManagedJobQueue {
-  if (url === 'sqlite:' || url === 'sqlite://') return new ManagedQueue(new SqliteJobQueue(db, options), db, options);
+export function createJobQueue(
+  url: string,
+  db: Database,
+  options: CreateJobQueueOptions = {},
+): ManagedJobQueue {
+  if (url === 'sqlite:' || url === 'sqlite://')
+    return new ManagedQueue(new SqliteJobQueue(db, options), db, options);
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     const inner = new BullmqJobQueue({
       url,
       db,
-      ...pick(options, ['leaseMs', 'pollIntervalMs', 'backoffBaseMs', 'backoffMaxMs', 'defaultMaxAttempts', 'defaultTimeoutMs', 'keepCompletedMs', 'logger']),
+      ...pick(options, [
+        'leaseMs',
+        'pollIntervalMs',
+        'backoffBaseMs',
+        'backoffMaxMs',
+        'defaultMaxAttempts',
+        'defaultTimeoutMs',
+        'keepCompletedMs',
+        'logger',
+      ]),
       ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
     });
     return new ManagedQueue(inner, db, options);
   }
-  throw new AppError('CONFIG_INVALID', `unsupported job queue URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" (expected sqlite: or redis://)`);
+  throw new AppError(
+    'CONFIG_INVALID',
+    `unsupported job queue URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" (expected sqlite: or redis://)`,
+  );
 }
 
 const WAITING_CACHE_MS = 1_000;
@@ -87,7 +112,12 @@ class ManagedQueue implements ManagedJobQueue {
   enqueue<N extends JobName>(name: N, payload: Jobs[N], options?: EnqueueOptions): Promise<string> {
     return this.#inner.enqueue(name, payload, options);
   }
-  enqueueInTransaction<N extends JobName>(trx: Kysely<Schema>, name: N, payload: Jobs[N], options?: EnqueueOptions): Promise<string> {
+  enqueueInTransaction<N extends JobName>(
+    trx: Kysely<Schema>,
+    name: N,
+    payload: Jobs[N],
+    options?: EnqueueOptions,
+  ): Promise<string> {
     return this.#inner.enqueueInTransaction(trx, name, payload, options);
   }
   transaction<T>(work: (trx: Transaction<Schema>, enqueue: TransactionEnqueue) => Promise<T>): Promise<T> {
@@ -99,7 +129,11 @@ class ManagedQueue implements ManagedJobQueue {
   get(id: string): Promise<JobRecord | null> {
     return this.#inner.get(id);
   }
-  list(filter: { readonly state?: JobState; readonly name?: JobName; readonly limit?: number }): Promise<readonly JobRecord[]> {
+  list(filter: {
+    readonly state?: JobState;
+    readonly name?: JobName;
+    readonly limit?: number;
+  }): Promise<readonly JobRecord[]> {
     return this.#inner.list(filter);
   }
   retry(id: string): Promise<void> {
@@ -130,7 +164,10 @@ class ManagedQueue implements ManagedJobQueue {
       }),
     ) as unknown as JobHandlers;
     await this.#inner.start(timed, options);
-    this.#housekeeper = setInterval(() => void this.cleanCompleted(this.#keepCompletedMs).catch(() => undefined), this.#housekeepingMs);
+    this.#housekeeper = setInterval(
+      () => void this.cleanCompleted(this.#keepCompletedMs).catch(() => undefined),
+      this.#housekeepingMs,
+    );
     this.#housekeeper.unref();
   }
 
@@ -168,9 +205,18 @@ class ManagedQueue implements ManagedJobQueue {
     }
     if (cached.count >= this.#maxWaiting) {
       this.metrics.rejected(name);
-      throw new AppError('QUEUE_FULL', `the ${name} queue holds ${cached.count} waiting jobs (limit ${this.#maxWaiting}); retry later`, {
-        details: { type: name, waiting: cached.count, limit: this.#maxWaiting, retryAfterMs: this.#retryAfterMs },
-      });
+      throw new AppError(
+        'QUEUE_FULL',
+        `the ${name} queue holds ${cached.count} waiting jobs (limit ${this.#maxWaiting}); retry later`,
+        {
+          details: {
+            type: name,
+            waiting: cached.count,
+            limit: this.#maxWaiting,
+            retryAfterMs: this.#retryAfterMs,
+          },
+        },
+      );
     }
     cached.count += 1;
   }

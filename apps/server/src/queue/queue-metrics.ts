@@ -42,31 +42,46 @@ export class JobMetrics {
   }
 
   /** The Prometheus text exposition format (version 0.0.4). */
-  render(depth: Readonly<Record<JobName, Readonly<Record<JobState, number>>>> | null, extra: { readonly backend: string; readonly role: string }): string {
+  render(
+    depth: Readonly<Record<JobName, Readonly<Record<JobState, number>>>> | null,
+    extra: { readonly backend: string; readonly role: string },
+  ): string {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     };
     family('malpipe_info', 'gauge', 'Static facts about this process.');
     lines.push(`malpipe_info{queue_backend="${label(extra.backend)}",role="${label(extra.role)}"} 1`);
-    family('malpipe_queue_jobs', 'gauge', 'Jobs in the shared queue by job type and state (read at scrape time).');
+    family(
+      'malpipe_queue_jobs',
+      'gauge',
+      'Jobs in the shared queue by job type and state (read at scrape time).',
+    );
     family('malpipe_queue_up', 'gauge', 'Whether the queue backend answered the depth query.');
     lines.push(`malpipe_queue_up ${depth === null ? 0 : 1}`);
     if (depth !== null) {
       for (const [name, states] of Object.entries(depth)) {
-        for (const [state, count] of Object.entries(states)) lines.push(`malpipe_queue_jobs{type="${label(name)}",state="${label(state)}"} ${count}`);
+        for (const [state, count] of Object.entries(states))
+          lines.push(`malpipe_queue_jobs{type="${label(name)}",state="${label(state)}"} ${count}`);
       }
     }
     family('malpipe_jobs_completed_total', 'counter', 'Job attempts this process completed.');
-    for (const [name, count] of this.#completed) lines.push(`malpipe_jobs_completed_total{type="${label(name)}"} ${count}`);
+    for (const [name, count] of this.#completed)
+      lines.push(`malpipe_jobs_completed_total{type="${label(name)}"} ${count}`);
     family('malpipe_jobs_failed_total', 'counter', 'Job attempts this process failed (retried or dead).');
-    for (const [name, count] of this.#failed) lines.push(`malpipe_jobs_failed_total{type="${label(name)}"} ${count}`);
+    for (const [name, count] of this.#failed)
+      lines.push(`malpipe_jobs_failed_total{type="${label(name)}"} ${count}`);
     family('malpipe_jobs_rejected_total', 'counter', 'Submissions refused with QUEUE_FULL by this process.');
-    for (const [name, count] of this.#rejected) lines.push(`malpipe_jobs_rejected_total{type="${label(name)}"} ${count}`);
+    for (const [name, count] of this.#rejected)
+      lines.push(`malpipe_jobs_rejected_total{type="${label(name)}"} ${count}`);
     family('malpipe_job_duration_seconds', 'histogram', 'Duration of job attempts in this process.');
     for (const [name, histogram] of this.#durations) {
       const type = label(name);
-      DURATION_BUCKETS.forEach((bound, i) => lines.push(`malpipe_job_duration_seconds_bucket{type="${type}",le="${bound}"} ${histogram.buckets[i] ?? 0}`));
+      DURATION_BUCKETS.forEach((bound, i) =>
+        lines.push(
+          `malpipe_job_duration_seconds_bucket{type="${type}",le="${bound}"} ${histogram.buckets[i] ?? 0}`,
+        ),
+      );
       lines.push(`malpipe_job_duration_seconds_bucket{type="${type}",le="+Inf"} ${histogram.count}`);
       lines.push(`malpipe_job_duration_seconds_sum{type="${type}"} ${histogram.sum}`);
       lines.push(`malpipe_job_duration_seconds_count{type="${type}"} ${histogram.count}`);

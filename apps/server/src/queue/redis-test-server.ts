@@ -9,14 +9,20 @@ import { Redis } from 'ioredis';
 /** Where tests find Redis: 127.0.0.1:6379 unless MALPIPE_TEST_REDIS_URL says otherwise. */
 export const REDIS_TEST_URL = process.env.MALPIPE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export type RedisTestAvailability = { readonly available: true; readonly url: string } | { readonly available: false; readonly reason: string };
+export type RedisTestAvailability =
+  { readonly available: true; readonly url: string } | { readonly available: false; readonly reason: string };
 
 /**
  * Checks that the shared test Redis answers PING. Unreachable: `{ available: false, reason }` so suites skip
  * visibly, except under `CI=true`, where a missing Redis is a failure, never a skip.
  */
 export async function checkRedis(url = REDIS_TEST_URL): Promise<RedisTestAvailability> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined); // reported through the rejected connect below
   try {
     await client.connect();
@@ -24,7 +30,8 @@ export async function checkRedis(url = REDIS_TEST_URL): Promise<RedisTestAvailab
     return { available: true, url };
   } catch (error) {
     const reason = `Redis unavailable at ${url}: ${(error as Error).message}`;
-    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: Redis tests must not skip)`, { cause: error });
+    if (process.env.CI === 'true')
+      throw new Error(`${reason} (CI=true: Redis tests must not skip)`, { cause: error });
     console.warn(`skipping Redis tests: ${reason}`);
     return { available: false, reason };
   } finally {
@@ -80,18 +87,37 @@ export async function startPrivateRedis(): Promise<PrivateRedis | null> {
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ];
     child = spawn('redis-server', args, { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const client = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis(url, {
+        lazyConnect: true,
+        connectTimeout: 500,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       client.on('error', () => undefined);
       try {
         await client.connect();
         await client.ping();
         return;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`private redis-server on port ${port} did not start`, { cause: error });
+        if (Date.now() > deadline)
+          throw new Error(`private redis-server on port ${port} did not start`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 50));
       } finally {
         client.disconnect();

@@ -20,7 +20,10 @@ afterAll(async () => {
 // One bucket per test, with a prefix, so keys are exercised below a folder as a shared bucket would have them.
 objectStoreContract(`${S3ObjectStore.name} (s3rver on loopback)`, async () => {
   const bucket = await s3.createBucket();
-  return { store: new S3ObjectStore({ client: s3.client(), bucket, prefix: 'malpipe/' }), cleanup: async () => undefined };
+  return {
+    store: new S3ObjectStore({ client: s3.client(), bucket, prefix: 'malpipe/' }),
+    cleanup: async () => undefined,
+  };
 });
 
 describe(computePartSize.name, () => {
@@ -34,7 +37,9 @@ describe(computePartSize.name, () => {
       expect(Math.ceil(size / part)).toBeLessThanOrEqual(S3_MAX_PARTS);
       expect(part % MiB).toBe(0);
     }
-    expect(() => computePartSize(49 * 1024 ** 4)).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
+    expect(() => computePartSize(49 * 1024 ** 4)).toThrow(
+      expect.objectContaining({ code: 'LIMIT_EXCEEDED' }),
+    );
     expect(computePartSize(null)).toBe(64 * MiB);
   });
 });
@@ -49,11 +54,24 @@ describe(parseS3Url.name, () => {
       forcePathStyle: true,
       minPartSize: null,
     });
-    expect(parseS3Url('s3://samples?partSizeMiB=16&forcePathStyle=false')).toMatchObject({ prefix: '', endpoint: null, forcePathStyle: false, minPartSize: 16 * MiB });
-    expect(() => parseS3Url('s3://key:secret@samples')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
-    expect(() => parseS3Url('s3://samples?secretAccessKey=x')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
-    expect(() => parseS3Url('s3://samples?partSizeMiB=1')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
-    expect(() => parseS3Url('s3://samples?endpoint=http://u:p@host')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(parseS3Url('s3://samples?partSizeMiB=16&forcePathStyle=false')).toMatchObject({
+      prefix: '',
+      endpoint: null,
+      forcePathStyle: false,
+      minPartSize: 16 * MiB,
+    });
+    expect(() => parseS3Url('s3://key:secret@samples')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => parseS3Url('s3://samples?secretAccessKey=x')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => parseS3Url('s3://samples?partSizeMiB=1')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => parseS3Url('s3://samples?endpoint=http://u:p@host')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
   });
 });
 
@@ -98,10 +116,19 @@ describe(`${S3ObjectStore.name} specifics`, () => {
       writeFileSync(join(dir, 'image.raw'), bytes);
       expect(await store.put('images/big', createReadStream(join(dir, 'image.raw')))).toEqual({ size });
       // 12 MiB in 5 MiB parts is three, after the HEAD that found no object.
-      expect(commands).toEqual(['HeadObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand']);
+      expect(commands).toEqual([
+        'HeadObjectCommand',
+        'CreateMultipartUploadCommand',
+        'UploadPartCommand',
+        'UploadPartCommand',
+        'UploadPartCommand',
+        'CompleteMultipartUploadCommand',
+      ]);
       const range = await store.getRange('images/big', 5 * MiB - 2, 4);
       expect([...range]).toEqual([...bytes.subarray(5 * MiB - 2, 5 * MiB + 2)]);
-      expect(Buffer.from(await store.getRange('images/big', size - 3, 10)).equals(bytes.subarray(size - 3))).toBe(true);
+      expect(
+        Buffer.from(await store.getRange('images/big', size - 3, 10)).equals(bytes.subarray(size - 3)),
+      ).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -32,7 +32,8 @@ export function computePartSize(size: number | null, minimum = S3_MIN_PART_SIZE)
   if (size === null) return Math.max(minimum, DEFAULT_STREAM_PART_SIZE);
   const needed = Math.ceil(Math.ceil(size / S3_MAX_PARTS) / MiB) * MiB;
   const partSize = Math.max(minimum, S3_MIN_PART_SIZE, needed);
-  if (partSize > S3_MAX_PART_SIZE) throw new AppError('LIMIT_EXCEEDED', `object of ${size} bytes exceeds S3's 10,000 x 5 GiB limit`);
+  if (partSize > S3_MAX_PART_SIZE)
+    throw new AppError('LIMIT_EXCEEDED', `object of ${size} bytes exceeds S3's 10,000 x 5 GiB limit`);
   return partSize;
 }
 
@@ -66,7 +67,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #queueSize: number;
 
   constructor(options: S3ObjectStoreOptions) {
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) throw new AppError('CONFIG_INVALID', `invalid S3 bucket name "${options.bucket}"`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket))
+      throw new AppError('CONFIG_INVALID', `invalid S3 bucket name "${options.bucket}"`);
     const prefix = options.prefix ?? '';
     if (prefix !== '') validateObjectKey(prefix.replace(/\/$/, ''));
     this.#client = options.client;
@@ -98,7 +100,10 @@ export class S3ObjectStore implements ObjectStore {
     if (piped.status === 'rejected' || uploaded.status === 'rejected') {
       await upload.abort().catch(() => undefined); // the stream or upload error is the one to report
       // The source's error (a client that went away, a string chunk) explains more than the upload's.
-      throw storageError(piped.status === 'rejected' ? piped.reason : (uploaded as PromiseRejectedResult).reason, `cannot store object ${key}`);
+      throw storageError(
+        piped.status === 'rejected' ? piped.reason : (uploaded as PromiseRejectedResult).reason,
+        `cannot store object ${key}`,
+      );
     }
     return { size: counter.bytes };
   }
@@ -113,7 +118,11 @@ export class S3ObjectStore implements ObjectStore {
     const size = output.ContentLength ?? 0;
     if (size > maxBytes) {
       toReadable(output, key).destroy();
-      throw new AppError('LIMIT_EXCEEDED', `object ${key} is ${size} bytes, above the ${maxBytes}-byte limit`, { details: { size, maxBytes } });
+      throw new AppError(
+        'LIMIT_EXCEEDED',
+        `object ${key} is ${size} bytes, above the ${maxBytes}-byte limit`,
+        { details: { size, maxBytes } },
+      );
     }
     return readAll(toReadable(output, key), key, maxBytes);
   }
@@ -126,7 +135,13 @@ export class S3ObjectStore implements ObjectStore {
     }
     let output: GetObjectCommandOutput;
     try {
-      output = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.#key(key), Range: `bytes=${offset}-${offset + length - 1}` }));
+      output = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.#key(key),
+          Range: `bytes=${offset}-${offset + length - 1}`,
+        }),
+      );
     } catch (error) {
       // 416: the object exists but starts no byte at `offset`.
       if (httpStatus(error) === 416 || errorName(error) === 'InvalidRange') return new Uint8Array(0);
@@ -137,7 +152,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async stat(key: string): Promise<ObjectStat | null> {
     try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(key) }));
+      const head = await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(key) }),
+      );
       return { size: head.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -220,7 +237,10 @@ async function readAll(stream: Readable, key: string, maxBytes: number): Promise
       size += buffer.byteLength;
       if (size > maxBytes) {
         stream.destroy();
-        throw new AppError('LIMIT_EXCEEDED', `object ${key} grew past the ${maxBytes}-byte limit while reading`);
+        throw new AppError(
+          'LIMIT_EXCEEDED',
+          `object ${key} grew past the ${maxBytes}-byte limit while reading`,
+        );
       }
       chunks.push(buffer);
     }
@@ -235,7 +255,9 @@ function errorName(error: unknown): string | undefined {
 }
 
 function httpStatus(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null ? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode : undefined;
+  return typeof error === 'object' && error !== null
+    ? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+    : undefined;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -280,18 +302,28 @@ export function parseS3Url(url: string): S3StoreUrl {
   }
   if (parsed.protocol !== 's3:') throw new AppError('CONFIG_INVALID', 'an S3 store URL starts with s3://');
   if (parsed.username !== '' || parsed.password !== '') {
-    throw new AppError('CONFIG_INVALID', 's3:// store URLs must not carry credentials; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile');
+    throw new AppError(
+      'CONFIG_INVALID',
+      's3:// store URLs must not carry credentials; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile',
+    );
   }
   const known = new Set(['endpoint', 'region', 'forcePathStyle', 'partSizeMiB']);
   const unknown = [...parsed.searchParams.keys()].filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new AppError('CONFIG_INVALID', `unknown s3:// store URL parameters: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new AppError('CONFIG_INVALID', `unknown s3:// store URL parameters: ${unknown.join(', ')}`);
   const endpoint = parsed.searchParams.get('endpoint');
   if (endpoint !== null && !/^https?:\/\/[^/?#@]+\/?$/.test(endpoint)) {
-    throw new AppError('CONFIG_INVALID', 's3:// endpoint must be http(s)://host[:port] without credentials or path');
+    throw new AppError(
+      'CONFIG_INVALID',
+      's3:// endpoint must be http(s)://host[:port] without credentials or path',
+    );
   }
   const partSizeMiB = parsed.searchParams.get('partSizeMiB');
   const minPartSize = partSizeMiB === null ? null : Number(partSizeMiB) * MiB;
-  if (minPartSize !== null && (!Number.isSafeInteger(minPartSize) || minPartSize < S3_MIN_PART_SIZE || minPartSize > S3_MAX_PART_SIZE)) {
+  if (
+    minPartSize !== null &&
+    (!Number.isSafeInteger(minPartSize) || minPartSize < S3_MIN_PART_SIZE || minPartSize > S3_MAX_PART_SIZE)
+  ) {
     throw new AppError('CONFIG_INVALID', 's3:// partSizeMiB must be a whole number from 5 to 5120');
   }
   const forcePathStyle = parsed.searchParams.get('forcePathStyle');
@@ -318,7 +350,17 @@ export function createS3ObjectStore(url: string): S3ObjectStore {
     ...(config.endpoint === null ? {} : { endpoint: config.endpoint }),
     // S3-compatible services often reject the SDK's default streaming trailer checksums (aws-chunked);
     // checksums only where the API requires them works everywhere.
-    ...(config.endpoint === null ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }),
+    ...(config.endpoint === null
+      ? {}
+      : {
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
+        }),
   });
-  return new S3ObjectStore({ client, bucket: config.bucket, prefix: config.prefix, ...(config.minPartSize === null ? {} : { minPartSize: config.minPartSize }) });
+  return new S3ObjectStore({
+    client,
+    bucket: config.bucket,
+    prefix: config.prefix,
+    ...(config.minPartSize === null ? {} : { minPartSize: config.minPartSize }),
+  });
 }

@@ -26,7 +26,13 @@ export interface S3TestServer {
  */
 export async function startS3TestServer(): Promise<S3TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'malpipe-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, allowMismatchedSignatures: true });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
+    allowMismatchedSignatures: true,
+  });
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   const clients: S3Client[] = [];
@@ -51,7 +57,8 @@ export async function startS3TestServer(): Promise<S3TestServer> {
       await admin.send(new CreateBucketCommand({ Bucket: bucket }));
       return bucket;
     },
-    url: (bucket, prefix = '') => `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&forcePathStyle=true&region=us-east-1`,
+    url: (bucket, prefix = '') =>
+      `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&forcePathStyle=true&region=us-east-1`,
     async stop() {
       for (const c of clients) c.destroy();
       await server.close();

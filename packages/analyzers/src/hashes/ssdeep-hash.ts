@@ -33,17 +33,15 @@ function blockSize(index: number): number {
   return MIN_BLOCKSIZE * 2 ** index;
 }
 
-const BLOCK_SIZES = Array.from({ length: NUM_BLOCKHASHES }, (_, i) => blockSize(i));
-
-interface BlockHash {
-  digest: number[];
-  /** Character at digest[dlen], kept when the digest is full (ssdeep's trailing "tail" character). */
-  tail: number;
-  halfdigest: number;
-}
-
-function newBlockHash(): BlockHash {
-  return { digest: [], tail: 0, halfdigest: 0 };
+/**
+ * True when the unsigned 32-bit `sum` is -1 modulo 3 * 2^index: its low `index` bits are all ones and the rest
+ * is 2 modulo 3. Replaces a floating-point `%` per byte; 2^16 is 1 mod 3, so the 16-bit halves add up mod 3.
+ */
+function triggers(sum: number, index: number): boolean {
+  const mask = (1 << index) - 1;
+  if ((sum & mask) !== mask) return false;
+  const high = sum >>> index;
+  return ((high >>> 16) + (high & 0xffff)) % 3 === 2;
 }
 
 /** Computes the ssdeep digest `blocksize:hash1:hash2` of `bytes`. */
@@ -51,26 +49,30 @@ export function ssdeepHash(bytes: Uint8Array): string {
   const totalSize = bytes.length;
   if (totalSize > SSDEEP_MAX_INPUT_BYTES) throw new RangeError('input too large for ssdeep');
   const window = new Uint8Array(ROLLING_WINDOW);
+  // Rolling hash state as int32: the same bits as libfuzzy's uint32, without leaving small-integer arithmetic.
   let h1 = 0;
   let h2 = 0;
   let h3 = 0;
   let n = 0;
-  const bh: BlockHash[] = [newBlockHash()];
-  // Per-block-size FNV states live in typed arrays: this loop runs once per input byte.
+  // Per block size: FNV states (6 bits), the digest so far, its length, and the trailing/half characters.
+  // Typed arrays only: the byte loop below allocates nothing.
   const hs = new Uint8Array(NUM_BLOCKHASHES).fill(HASH_INIT);
   const halfs = new Uint8Array(NUM_BLOCKHASHES).fill(HASH_INIT);
+  const digests = new Uint8Array(NUM_BLOCKHASHES * SPAMSUM_LENGTH);
+  const dlens = new Int32Array(NUM_BLOCKHASHES);
+  const tails = new Uint8Array(NUM_BLOCKHASHES);
+  const halfdigests = new Uint8Array(NUM_BLOCKHASHES);
   let bhStart = 0;
   let bhEnd = 1;
 
   for (let pos = 0; pos < totalSize; pos++) {
     const c = bytes[pos] as number;
-    // Rolling hash over the last 7 bytes (uint32 arithmetic).
-    h2 = (h2 - h1 + ROLLING_WINDOW * c) >>> 0;
-    h1 = (h1 + c - (window[n] as number)) >>> 0;
+    h2 = (h2 - h1 + ROLLING_WINDOW * c) | 0;
+    h1 = (h1 + c - (window[n] as number)) | 0;
     window[n] = c;
     n = n === ROLLING_WINDOW - 1 ? 0 : n + 1;
-    h3 = ((h3 << 5) ^ c) >>> 0;
-    const sum = (h1 + h2 + h3) >>> 0;
+    h3 = (h3 << 5) ^ c;
+    const sum = (h1 + h2 + h3) | 0;
 
     const c6 = c & 63;
     for (let i = bhStart; i < bhEnd; i++) {
@@ -78,55 +80,49 @@ export function ssdeepHash(bytes: Uint8Array): string {
       halfs[i] = SUM_TABLE[((halfs[i] as number) << 6) | c6] as number;
     }
 
-    for (let i = bhStart; i < bhEnd; i++) {
-      const bs = BLOCK_SIZES[i] as number;
-      // If h is not -1 mod bs it is not -1 mod any larger (doubled) block size either.
-      if (sum % bs !== bs - 1) break;
-      const b = bh[i] as BlockHash;
-      if (b.digest.length === 0 && bhEnd < NUM_BLOCKHASHES) {
+    // If sum is not -1 mod a block size it is not -1 mod any larger (doubled) block size either.
+    for (let i = bhStart; i < bhEnd && triggers(sum, i); i++) {
+      const dlen = dlens[i] as number;
+      if (dlen === 0 && bhEnd < NUM_BLOCKHASHES) {
         // First trigger for this block size: start tracking the next one from the same state.
-        bh[bhEnd] = newBlockHash();
         hs[bhEnd] = hs[bhEnd - 1] as number;
         halfs[bhEnd] = halfs[bhEnd - 1] as number;
         bhEnd++;
       }
-      b.tail = B64.charCodeAt(hs[i] as number);
-      b.halfdigest = B64.charCodeAt(halfs[i] as number);
-      if (b.digest.length < SPAMSUM_LENGTH - 1) {
-        b.digest.push(b.tail);
-        b.tail = 0;
+      tails[i] = B64.charCodeAt(hs[i] as number);
+      halfdigests[i] = B64.charCodeAt(halfs[i] as number);
+      if (dlen < SPAMSUM_LENGTH - 1) {
+        digests[i * SPAMSUM_LENGTH + dlen] = tails[i] as number;
+        dlens[i] = dlen + 1;
+        tails[i] = 0;
         hs[i] = HASH_INIT;
-        if (b.digest.length < SPAMSUM_LENGTH / 2) {
+        if (dlen + 1 < SPAMSUM_LENGTH / 2) {
           halfs[i] = HASH_INIT;
-          b.halfdigest = 0;
+          halfdigests[i] = 0;
         }
-      } else if (
-        bhEnd - bhStart >= 2 &&
-        blockSize(bhStart) * SPAMSUM_LENGTH < totalSize &&
-        (bh[bhStart + 1] as BlockHash).digest.length >= SPAMSUM_LENGTH / 2
-      ) {
+      } else if (bhEnd - bhStart >= 2 && blockSize(bhStart) * SPAMSUM_LENGTH < totalSize && (dlens[bhStart + 1] as number) >= SPAMSUM_LENGTH / 2) {
         // The smallest block size can no longer be chosen: stop computing it.
         bhStart++;
       }
     }
   }
 
-  const rollSum = (h1 + h2 + h3) >>> 0;
+  const rollSum = (h1 + h2 + h3) | 0;
   let bi = bhStart;
   while (blockSize(bi) * SPAMSUM_LENGTH < totalSize) bi++;
   if (bi >= bhEnd) bi = bhEnd - 1;
-  while (bi > bhStart && (bh[bi] as BlockHash).digest.length < SPAMSUM_LENGTH / 2) bi--;
+  while (bi > bhStart && (dlens[bi] as number) < SPAMSUM_LENGTH / 2) bi--;
 
-  const first = bh[bi] as BlockHash;
-  let out = `${blockSize(bi)}:${String.fromCharCode(...first.digest)}`;
+  const digestOf = (index: number, length: number): string =>
+    String.fromCharCode(...digests.subarray(index * SPAMSUM_LENGTH, index * SPAMSUM_LENGTH + length));
+  let out = `${blockSize(bi)}:${digestOf(bi, dlens[bi] as number)}`;
   if (rollSum !== 0) out += B64[hs[bi] as number];
-  else if (first.tail !== 0) out += String.fromCharCode(first.tail);
+  else if (tails[bi] !== 0) out += String.fromCharCode(tails[bi] as number);
   out += ':';
   if (bi < bhEnd - 1) {
-    const second = bh[bi + 1] as BlockHash;
-    out += String.fromCharCode(...second.digest.slice(0, SPAMSUM_LENGTH / 2 - 1));
+    out += digestOf(bi + 1, Math.min(dlens[bi + 1] as number, SPAMSUM_LENGTH / 2 - 1));
     if (rollSum !== 0) out += B64[halfs[bi + 1] as number];
-    else if (second.halfdigest !== 0) out += String.fromCharCode(second.halfdigest);
+    else if (halfdigests[bi + 1] !== 0) out += String.fromCharCode(halfdigests[bi + 1] as number);
   } else if (rollSum !== 0) {
     // Only reachable with bi === 0 under our size cap (the last block size is never reached).
     out += B64[hs[bi] as number];

@@ -16,7 +16,11 @@ export function jobOutboxSchema(_dialect: MigrationDialect): Migration {
         .addColumn('options', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('job_outbox_created_at_idx').on('job_outbox').columns(['created_at', 'id']).execute();
+      await db.schema
+        .createIndex('job_outbox_created_at_idx')
+        .on('job_outbox')
+        .columns(['created_at', 'id'])
+        .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
       await db.schema.dropTable('job_outbox').execute();
