@@ -9,7 +9,7 @@ console.log('inserted');
 const q = new SqliteJobQueue(db, { pollIntervalMs: 50 });
 let done = 0;
 const t = performance.now();
-await q.start({ 'analyze-sample': async () => void done++, 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined }, { concurrency: 4 });
+await q.start({ 'analyze-sample': async () => void done++, 'fetch-hash': async () => undefined, 'cs-probe': async () => undefined, retrohunt: async () => undefined }, { concurrency: 4 });
 while (done < 500) await new Promise((r) => setTimeout(r, 2));
 console.log('jobs/s:', Math.round(done / ((performance.now() - t) / 1000)));
 await q.close(1000);

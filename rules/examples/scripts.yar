@@ -10,10 +10,10 @@ rule SUSP_PowerShell_Hidden_EncodedCommand : powershell launcher
         reference = "https://attack.mitre.org/techniques/T1059/001/"
         score = 60
     strings:
-        $exe = "powershell" ascii wide nocase
-        $hidden = "-WindowStyle Hidden" ascii wide nocase
-        $hidden_short = "-w hidden" ascii wide nocase
-        $enc = /-e(nc|ncodedcommand)? [A-Za-z0-9+\/=]{24,4096}/ ascii wide nocase
+        $exe = "powershell." ascii nocase
+        $hidden = "-WindowStyle Hidden" ascii nocase
+        $hidden_short = "-w hidden" ascii nocase
+        $enc = /-e(nc|ncodedcommand)? [A-Za-z0-9+\/=]{24,4096}/ ascii nocase
     condition:
         filesize < 2MB and $exe and $enc and ($hidden or $hidden_short)
 }
@@ -27,11 +27,10 @@ rule SUSP_Certutil_Download : lolbin downloader
         reference = "https://lolbas-project.github.io/lolbas/Binaries/Certutil/"
         score = 50
     strings:
-        $certutil = "certutil" ascii wide nocase
-        $urlcache = "-urlcache" ascii wide nocase
-        $verb = /-urlcache -split -f https?:\/\//  ascii wide nocase
+        $certutil = "certutil." ascii nocase
+        $verb = /-urlcache -split -f https?:\/\// ascii nocase
     condition:
-        filesize < 1MB and $certutil and $urlcache and $verb
+        filesize < 1MB and $certutil and $verb
 }
 
 rule SUSP_Bash_Reverse_Shell : linux shell

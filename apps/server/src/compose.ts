@@ -22,6 +22,7 @@ import type { HttpServices } from './http/http-services.js';
 import { HashFetcher, markHashRequestsAnalysed } from './fetcher/hash-fetcher.js';
 import { createHashSources, enqueueFetchHash, fetchHashHandler, recoverHashRequests, rescheduleFetchHash } from './fetcher/create-sources.js';
 import { createCobaltStrikeHttpServices, csProbeHandler, enqueueCsProbeJob, startCsReprobe } from './cobaltstrike/cobaltstrike-wiring.js';
+import { retrohuntHandler } from './hunting/retrohunt-job.js';
 
 /** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
 export const ANALYSIS_MAX_ATTEMPTS = 3;
@@ -261,6 +262,7 @@ export async function startWorkers(platform: Platform): Promise<void> {
       },
       'fetch-hash': fetchHashHandler(platform.fetcher, db, logger),
       'cs-probe': csProbeHandler(platform),
+      retrohunt: retrohuntHandler(platform),
     },
     { concurrency: platform.config.worker.concurrency },
   );

@@ -83,7 +83,7 @@ describe(startWorkerHealthServer.name, () => {
 const redis = await checkRedis();
 
 describe.skipIf(!redis.available)(
-  `jobs admin API on BullMQ${redis.available ? '' : ` (skipped: ${redis.available ? '' : redis.reason})`}`,
+  `jobs admin API on BullMQ${redis.available ? '' : ` (skipped: ${redis.reason})`}`,
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'malpipe-bq-'));
     const prefix = uniqueRedisPrefix();

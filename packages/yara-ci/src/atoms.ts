@@ -10,12 +10,14 @@ export const COMMON_BYTES: ReadonlySet<number> = new Set([0x00, 0x20, 0x90, 0xcc
 export interface AtomEstimate {
   /** The longest run of fixed bytes every match must contain (for alternations: the weakest branch). */
   readonly run: readonly number[];
-  /** Distinct bytes outside COMMON_BYTES in the best 4-byte window of `run`. */
+  /** Bytes outside COMMON_BYTES in the best 4-byte window of `run` (1 for a window of one repeated byte). */
   readonly usefulBytes: number;
 }
 
 function usefulIn(bytes: readonly number[]): number {
-  return new Set(bytes.filter((b) => !COMMON_BYTES.has(b))).size;
+  // A window of one repeated byte is one byte's worth of information, however long.
+  if (new Set(bytes).size === 1) return COMMON_BYTES.has(bytes[0] ?? 0) ? 0 : 1;
+  return bytes.filter((b) => !COMMON_BYTES.has(b)).length;
 }
 
 function estimate(runs: readonly (readonly number[])[]): AtomEstimate {

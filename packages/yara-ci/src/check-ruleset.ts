@@ -122,13 +122,16 @@ export async function checkRuleset(dir: string, options: CheckOptions = {}): Pro
     }
   }
 
+  // Files that do not compile are reported above; the rest are still scanned and tested.
+  const broken = new Set(findings.filter((f) => f.id === 'compile-error').map((f) => f.file));
+  const compilable = sources.filter((s) => !broken.has(s.parsed.file));
   const tables = new Map<EngineId, MatchTable>();
   for (const engine of ['yara-x', 'libyara'] as const) {
-    const table = await scanWithEngine(engine, ruleset.sources, scanned);
+    const table = await scanWithEngine(engine, compilable.map((s) => ({ namespace: s.parsed.namespace, source: s.text, origin: s.parsed.file })), scanned);
     if (table !== null) tables.set(engine, table);
   }
-  if (yaraCli !== null) {
-    const table = await scanWithYaraCli(sources.map((s) => ({ namespace: s.parsed.namespace, absolutePath: s.absolutePath })), scanned);
+  if (yaraCli !== null && compilable.length > 0) {
+    const table = await scanWithYaraCli(compilable.map((s) => ({ namespace: s.parsed.namespace, absolutePath: s.absolutePath })), scanned);
     if (table !== null) tables.set('yara-cli', table);
   }
   const primaryEngine = await createYaraEngine(options.engine ?? 'auto').catch(() => createYaraEngine('yara-x'));

@@ -331,8 +331,8 @@ function floatingRule(steps: readonly CodecStep[], pieces: readonly PlaintextPie
   }
   if (!byteSteps.every(isPositionIndependent)) {
     const periods = byteSteps.map((s) => (s.op === 'xor' || s.op === 'add' || s.op === 'sub' ? keyLength(s) : s.op === 'rol' || s.op === 'ror' ? 1 : Infinity));
-    const period = periods.reduce((a, b) => (a * b) / gcd(a, b), 1);
-    if (!Number.isFinite(period) || period > MAX_PHASES || base64 !== null) {
+    const period = periods.every(Number.isFinite) ? periods.reduce((a, b) => (a * b) / gcd(a, b), 1) : Infinity;
+    if (period > MAX_PHASES || base64 !== null) {
       warnings.push('floating plaintext cannot be searched under a position-dependent codec (RC4, rolling XOR, long keys, or multi-byte keys under base64); anchor it with an offset');
       return null;
     }

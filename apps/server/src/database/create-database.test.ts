@@ -35,6 +35,9 @@ const TABLES: Record<keyof Schema, true> = {
   source_circuits: true,
   source_reports: true,
   hash_fetches: true,
+  ruleset_versions: true,
+  ruleset_deployments: true,
+  ruleset_rule_history: true,
 };
 
 /** Tables the migrations create but a module types for itself instead of schema.ts (see queue/job-outbox.ts). */

@@ -1,12 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { CobaltStrikeTables } from '../cobaltstrike/cobaltstrike-tables.js';
 import type { FetcherTables } from '../fetcher/fetcher-tables.js';
+import type { RulesetTables } from '../rulesets/ruleset-tables.js';
 
 /**
  * The metadata schema, portable between SQLite and PostgreSQL: timestamps are ISO-8601 UTC text, JSON is
  * text, sizes are integers (bigint on Postgres). Migrations in ./migrations create exactly these tables.
  */
-export interface Schema extends CobaltStrikeTables, FetcherTables {
+export interface Schema extends CobaltStrikeTables, FetcherTables, RulesetTables {
   samples: SamplesTable;
   sample_names: SampleNamesTable;
   sample_sources: SampleSourcesTable;

@@ -23,6 +23,7 @@ import { API_PREFIX, installAuth, type RouteInfo } from './authenticate.js';
 import { handleError } from './error-handler.js';
 import type { HttpServices } from './http-services.js';
 import { registerQueryRoutes } from './query-routes.js';
+import { registerRulesetRoutes } from '../rulesets/rulesets-routes.js';
 import { registerSampleRoutes } from './samples-routes.js';
 
 export const API_VERSION = '0.1.0';
@@ -134,6 +135,7 @@ export async function buildHttpApp(
       registerQueryRoutes(zodApi, services);
       registerAdminRoutes(zodApi, services);
       registerCobaltStrikeRoutes(zodApi, services);
+      registerRulesetRoutes(zodApi, services);
     },
     { prefix: API_PREFIX },
   );

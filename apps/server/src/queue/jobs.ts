@@ -9,13 +9,15 @@ export interface Jobs {
   'fetch-hash': { readonly hashRequestId: string };
   /** Download and parse the beacon stage of a suspected Cobalt Strike team server (see cobaltstrike/run-cs-probe.ts). */
   'cs-probe': { readonly target: string; readonly userAgent?: string };
+  /** Scan every stored sample with one ruleset version, e.g. after a deploy (see hunting/run-retrohunt.ts). */
+  retrohunt: { readonly rulesetVersion: string };
 }
 
 export type JobName = keyof Jobs;
 
 // Record<JobName, true> fails to compile until a new job name is added here too, so the runtime list below
 // (used by counts() and to refuse unknown names) can never lag behind `Jobs`.
-const JOB_NAME_SET: Readonly<Record<JobName, true>> = { 'analyze-sample': true, 'fetch-hash': true, 'cs-probe': true };
+const JOB_NAME_SET: Readonly<Record<JobName, true>> = { 'analyze-sample': true, 'fetch-hash': true, 'cs-probe': true, retrohunt: true };
 
 /** Every job name, at run time. */
 export const JOB_NAMES = Object.freeze(Object.keys(JOB_NAME_SET)) as readonly JobName[];

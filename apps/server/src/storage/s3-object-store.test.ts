@@ -1,4 +1,4 @@
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -93,6 +93,35 @@ describe(`${S3ObjectStore.name} specifics`, () => {
       else process.env.AWS_ACCESS_KEY_ID = saved.id;
       if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
       else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+    }
+  });
+
+  it('sizes the parts of a 500 GiB file upload from the file, so it fits in 10,000 parts', async () => {
+    const bucket = await s3.createBucket();
+    const dir = mkdtempSync(join(tmpdir(), 'malpipe-s3-'));
+    try {
+      const path = join(dir, 'memory.raw');
+      writeFileSync(path, '');
+      truncateSync(path, 500 * 1024 ** 3); // sparse: no disk used
+      const seen: number[] = [];
+      const store = new S3ObjectStore({
+        client: s3.client(),
+        bucket,
+        // Records the part size, then gives up without reading 500 GiB.
+        upload: (params) => {
+          seen.push(params.partSize);
+          params.body.destroy(new Error('test stops here'));
+          return { done: () => Promise.reject(new Error('test stops here')), abort: async () => undefined };
+        },
+      });
+      await expect(store.put('images/huge', createReadStream(path))).rejects.toMatchObject({
+        code: 'STORAGE_FAILED',
+      });
+      expect(seen).toEqual([computePartSize(500 * 1024 ** 3)]);
+      expect(Math.ceil((500 * 1024 ** 3) / seen[0]!)).toBeLessThanOrEqual(S3_MAX_PARTS);
+      expect(await store.has('images/huge')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -5,7 +5,9 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  type DeleteObjectCommandOutput,
   type GetObjectCommandOutput,
+  type HeadObjectCommandOutput,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -37,9 +39,47 @@ export function computePartSize(size: number | null, minimum = S3_MIN_PART_SIZE)
   return partSize;
 }
 
+/**
+ * The slice of the S3 client the store calls (an `S3Client` fits), so the store depends on three commands and
+ * one upload function rather than on the whole SDK surface.
+ */
+export interface S3ClientSlice {
+  send(command: HeadObjectCommand): Promise<HeadObjectCommandOutput>;
+  send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
+  send(command: DeleteObjectCommand): Promise<DeleteObjectCommandOutput>;
+}
+
+export interface MultipartUploadParams {
+  readonly bucket: string;
+  readonly key: string;
+  readonly body: Readable;
+  readonly partSize: number;
+  readonly queueSize: number;
+}
+
+/** A started upload (lib-storage `Upload`): `done()` resolves once the object is complete and visible. */
+export interface MultipartUpload {
+  done(): Promise<unknown>;
+  abort(): Promise<void>;
+}
+
+/** Uploads through lib-storage: PutObject below one part, a multipart upload above, aborted on failure. */
+export function libStorageUploader(client: S3Client): (params: MultipartUploadParams) => MultipartUpload {
+  return (params) =>
+    new Upload({
+      client,
+      params: { Bucket: params.bucket, Key: params.key, Body: params.body },
+      partSize: params.partSize,
+      queueSize: params.queueSize,
+      leavePartsOnError: false,
+    });
+}
+
 export interface S3ObjectStoreOptions {
-  /** An S3Client configured for the service (endpoint, region, credentials from the AWS chain). */
-  readonly client: S3Client;
+  /** An S3Client (or the slice) configured for the service: endpoint, region, credentials from the AWS chain. */
+  readonly client: S3ClientSlice;
+  /** Starts a streaming upload; default `libStorageUploader(client)`, which needs a real S3Client. */
+  readonly upload?: (params: MultipartUploadParams) => MultipartUpload;
   readonly bucket: string;
   /** Prepended to every key, e.g. `malpipe/`; '' for the bucket root. */
   readonly prefix?: string;
@@ -62,7 +102,8 @@ export interface S3ObjectStoreOptions {
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly prefix: string;
-  readonly #client: S3Client;
+  readonly #client: S3ClientSlice;
+  readonly #upload: (params: MultipartUploadParams) => MultipartUpload;
   readonly #minPartSize: number;
   readonly #queueSize: number;
 
@@ -72,6 +113,13 @@ export class S3ObjectStore implements ObjectStore {
     const prefix = options.prefix ?? '';
     if (prefix !== '') validateObjectKey(prefix.replace(/\/$/, ''));
     this.#client = options.client;
+    if (options.upload === undefined && !(options.client instanceof S3Client)) {
+      throw new AppError(
+        'CONFIG_INVALID',
+        'S3ObjectStore needs an upload function unless its client is an S3Client',
+      );
+    }
+    this.#upload = options.upload ?? libStorageUploader(options.client as S3Client);
     this.bucket = options.bucket;
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     this.#minPartSize = Math.max(S3_MIN_PART_SIZE, options.minPartSize ?? S3_MIN_PART_SIZE);
@@ -89,12 +137,12 @@ export class S3ObjectStore implements ObjectStore {
     // Bytes are copied: the SDK may still read the caller's buffer while a retry resends it.
     const source = body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
     const counter = new ByteCounter();
-    const upload = new Upload({
-      client: this.#client,
-      params: { Bucket: this.bucket, Key: objectKey, Body: counter },
+    const upload = this.#upload({
+      bucket: this.bucket,
+      key: objectKey,
+      body: counter,
       partSize: computePartSize(size, this.#minPartSize),
       queueSize: this.#queueSize,
-      leavePartsOnError: false,
     });
     const [piped, uploaded] = await Promise.allSettled([pipeline(source, counter), upload.done()]);
     if (piped.status === 'rejected' || uploaded.status === 'rejected') {

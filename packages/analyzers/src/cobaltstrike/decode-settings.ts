@@ -188,7 +188,9 @@ export function decodeSettings(records: readonly SettingRecord[]): DecodedSettin
   let port: number | null = null;
   for (const record of records) {
     const definition = resolveDefinition(record, maxId);
-    const value = decodeValue(record, definition.decoder);
+    // The public key is decoded once: its digests feed both the setting value and the summary.
+    const key = definition.decoder === 'public-key' && record.typeCode === 3 ? decodePublicKey(record.value) : null;
+    const value = key ? { ...key } : decodeValue(record, definition.decoder);
     const type = TYPE_NAMES[record.typeCode] ?? 'unknown';
     const setting: DecodedSetting =
       type === 'ptr' || type === 'unknown' || type === 'none'
@@ -198,7 +200,7 @@ export function decodeSettings(records: readonly SettingRecord[]): DecodedSettin
     // A duplicate id overwrites the earlier one in the beacon's settings array, so the last occurrence wins here too.
     fields[definition.key] = value;
     const n = recordNumber(record);
-    if (record.id === 7 && record.typeCode === 3) publicKey = value as unknown as PublicKeyInfo;
+    if (key) publicKey = key;
     if (record.id === 37 && n !== null) watermark = n;
     if (record.id === 1 && n !== null) protocol = n;
     if (record.id === 2 && n !== null) port = n;

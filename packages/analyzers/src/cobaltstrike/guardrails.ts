@@ -38,22 +38,45 @@ export function guardrailChecksum(block: Uint8Array): number {
   return sum;
 }
 
-/** Offsets of guard blocks: b[g+j] ^ b[g-1-j] ^ 0x8a spells a known first record. */
+function isGuardStart(b: Uint8Array, g: number): boolean {
+  if (((b[g] as number) ^ (b[g - 1] as number)) !== GUARD_XOR_KEY) return false;
+  for (const start of GUARD_STARTS) {
+    let ok = true;
+    for (let j = 1; j < 6 && ok; j++) ok = ((b[g + j] as number) ^ (b[g - 1 - j] as number) ^ GUARD_XOR_KEY) === start[j];
+    if (ok) return true;
+  }
+  return false;
+}
+
+/**
+ * Offsets of guard blocks: b[g+j] ^ b[g-1-j] ^ 0x8a spells a known first record. Aligned buffers are read a word
+ * at a time: the four byte differences b[i+j] ^ b[i+j+1] of a word are XOR'd with 0x8a and tested for a zero byte
+ * (the usual has-zero-byte bit trick), so only rare positions get the full test.
+ */
 export function findGuardOffsets(b: Uint8Array, maxHits = 16): number[] {
   const hits: number[] = [];
+  const first = GUARDED_BLOCK_SIZE;
   const stop = b.length - GUARD_BLOCK_SIZE;
-  for (let g = GUARDED_BLOCK_SIZE; g <= stop; g++) {
-    if (((b[g] as number) ^ (b[g - 1] as number)) !== GUARD_XOR_KEY) continue;
-    for (const start of GUARD_STARTS) {
-      let ok = true;
-      for (let j = 1; j < 6 && ok; j++) ok = ((b[g + j] as number) ^ (b[g - 1 - j] as number) ^ GUARD_XOR_KEY) === start[j];
-      if (ok) {
-        hits.push(g);
-        break;
-      }
+  if (stop < first) return hits;
+  const check = (g: number): boolean => {
+    if (g >= first && g <= stop && isGuardStart(b, g)) hits.push(g);
+    return hits.length >= maxHits;
+  };
+  if (b.byteOffset % 4 === 0) {
+    const words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    // Word i covers differences at byte pairs (4i+j, 4i+j+1), j = 0..3, i.e. guard offsets g = 4i+j+1.
+    const iStart = Math.max(0, ((first - 1) >>> 2) - 1);
+    const iStop = Math.min(words.length - 1, (stop >>> 2) + 1);
+    for (let i = iStart; i < iStop; i++) {
+      const w = words[i] as number;
+      const next = words[i + 1] as number;
+      const e = (w ^ ((w >>> 8) | (next << 24)) ^ 0x8a8a8a8a) >>> 0;
+      if ((((e - 0x01010101) & ~e & 0x80808080) >>> 0) === 0) continue;
+      for (let j = 0; j < 4; j++) if (check(4 * i + j + 1)) return hits;
     }
-    if (hits.length >= maxHits) break;
+    return hits;
   }
+  for (let g = first; g <= stop; g++) if (check(g)) return hits;
   return hits;
 }
 

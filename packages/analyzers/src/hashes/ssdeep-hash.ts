@@ -19,15 +19,15 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** Inputs above this size are refused (block size index would overflow NUM_BLOCKHASHES). */
 export const SSDEEP_MAX_INPUT_BYTES = MIN_BLOCKSIZE * 2 ** (NUM_BLOCKHASHES - 1) * SPAMSUM_LENGTH;
 
-const SUM_TABLE = buildSumTable();
-
-function buildSumTable(): Uint8Array {
-  const table = new Uint8Array(64 * 64);
-  for (let h = 0; h < 64; h++) {
-    for (let c = 0; c < 64; c++) table[h * 64 + c] = (Math.imul(h, HASH_PRIME) ^ c) & 63;
-  }
-  return table;
-}
+/**
+ * FNV mod 64 is (h * (HASH_PRIME mod 64)) mod 64 XOR (c mod 64). Both states of a block size (the full
+ * hash and the half hash) share one int32, at bits 0 and 16: one multiply updates both, and the products
+ * (under 2^11) never reach the neighbouring field.
+ */
+const PRIME_MOD_64 = HASH_PRIME & 63;
+const PAIR_MASK = 0x003f003f;
+const HALF_SHIFT = 16;
+const PAIR_INIT = HASH_INIT | (HASH_INIT << HALF_SHIFT);
 
 function blockSize(index: number): number {
   return MIN_BLOCKSIZE * 2 ** index;
@@ -56,8 +56,7 @@ export function ssdeepHash(bytes: Uint8Array): string {
   let n = 0;
   // Per block size: FNV states (6 bits), the digest so far, its length, and the trailing/half characters.
   // Typed arrays only: the byte loop below allocates nothing.
-  const hs = new Uint8Array(NUM_BLOCKHASHES).fill(HASH_INIT);
-  const halfs = new Uint8Array(NUM_BLOCKHASHES).fill(HASH_INIT);
+  const states = new Int32Array(NUM_BLOCKHASHES).fill(PAIR_INIT);
   const digests = new Uint8Array(NUM_BLOCKHASHES * SPAMSUM_LENGTH);
   const dlens = new Int32Array(NUM_BLOCKHASHES);
   const tails = new Uint8Array(NUM_BLOCKHASHES);
@@ -75,30 +74,29 @@ export function ssdeepHash(bytes: Uint8Array): string {
     const sum = (h1 + h2 + h3) | 0;
 
     const c6 = c & 63;
-    for (let i = bhStart; i < bhEnd; i++) {
-      hs[i] = SUM_TABLE[((hs[i] as number) << 6) | c6] as number;
-      halfs[i] = SUM_TABLE[((halfs[i] as number) << 6) | c6] as number;
-    }
+    const pairC = c6 | (c6 << HALF_SHIFT);
+    for (let i = bhStart; i < bhEnd; i++) states[i] = (Math.imul(states[i] as number, PRIME_MOD_64) & PAIR_MASK) ^ pairC;
 
     // If sum is not -1 mod a block size it is not -1 mod any larger (doubled) block size either.
     for (let i = bhStart; i < bhEnd && triggers(sum, i); i++) {
       const dlen = dlens[i] as number;
       if (dlen === 0 && bhEnd < NUM_BLOCKHASHES) {
         // First trigger for this block size: start tracking the next one from the same state.
-        hs[bhEnd] = hs[bhEnd - 1] as number;
-        halfs[bhEnd] = halfs[bhEnd - 1] as number;
+        states[bhEnd] = states[bhEnd - 1] as number;
         bhEnd++;
       }
-      tails[i] = B64.charCodeAt(hs[i] as number);
-      halfdigests[i] = B64.charCodeAt(halfs[i] as number);
+      const state = states[i] as number;
+      tails[i] = B64.charCodeAt(state & 63);
+      halfdigests[i] = B64.charCodeAt(state >>> HALF_SHIFT);
       if (dlen < SPAMSUM_LENGTH - 1) {
         digests[i * SPAMSUM_LENGTH + dlen] = tails[i] as number;
         dlens[i] = dlen + 1;
         tails[i] = 0;
-        hs[i] = HASH_INIT;
         if (dlen + 1 < SPAMSUM_LENGTH / 2) {
-          halfs[i] = HASH_INIT;
+          states[i] = PAIR_INIT;
           halfdigests[i] = 0;
+        } else {
+          states[i] = (state & ~63) | HASH_INIT;
         }
       } else if (bhEnd - bhStart >= 2 && blockSize(bhStart) * SPAMSUM_LENGTH < totalSize && (dlens[bhStart + 1] as number) >= SPAMSUM_LENGTH / 2) {
         // The smallest block size can no longer be chosen: stop computing it.
@@ -116,16 +114,16 @@ export function ssdeepHash(bytes: Uint8Array): string {
   const digestOf = (index: number, length: number): string =>
     String.fromCharCode(...digests.subarray(index * SPAMSUM_LENGTH, index * SPAMSUM_LENGTH + length));
   let out = `${blockSize(bi)}:${digestOf(bi, dlens[bi] as number)}`;
-  if (rollSum !== 0) out += B64[hs[bi] as number];
+  if (rollSum !== 0) out += B64[(states[bi] as number) & 63];
   else if (tails[bi] !== 0) out += String.fromCharCode(tails[bi] as number);
   out += ':';
   if (bi < bhEnd - 1) {
     out += digestOf(bi + 1, Math.min(dlens[bi + 1] as number, SPAMSUM_LENGTH / 2 - 1));
-    if (rollSum !== 0) out += B64[halfs[bi + 1] as number];
+    if (rollSum !== 0) out += B64[(states[bi + 1] as number) >>> HALF_SHIFT];
     else if (halfdigests[bi + 1] !== 0) out += String.fromCharCode(halfdigests[bi + 1] as number);
   } else if (rollSum !== 0) {
     // Only reachable with bi === 0 under our size cap (the last block size is never reached).
-    out += B64[hs[bi] as number];
+    out += B64[(states[bi] as number) & 63];
   }
   return out;
 }

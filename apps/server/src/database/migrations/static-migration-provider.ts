@@ -4,6 +4,7 @@ import { cobaltStrikeSchema } from './0002-cobaltstrike.js';
 import { jobOutboxSchema } from './0003-job-outbox.js';
 import { sampleFetchingSchema } from './0004-sample-fetching.js';
 import { jobsDueByNameIndex } from './0005-jobs-due-by-name.js';
+import { rulesetVersionsSchema } from './0006-ruleset-versions.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 /**
@@ -24,6 +25,7 @@ export class StaticMigrationProvider implements MigrationProvider {
       '0003-job-outbox': jobOutboxSchema(this.#dialect),
       '0004-sample-fetching': sampleFetchingSchema(this.#dialect),
       '0005-jobs-due-by-name': jobsDueByNameIndex(this.#dialect),
+      '0006-ruleset-versions': rulesetVersionsSchema(this.#dialect),
     });
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildArtifactKit, buildBeacon, buildRuntimeTable, concat, encodeSettings, int, ptr, sampleSettings, short } from '../../../test/builders/build-beacon.js';
+import { buildArtifactKit, buildBeacon, buildPe, buildRuntimeTable, concat, encodeSettings, int, ptr, sampleSettings, short } from '../../../test/builders/build-beacon.js';
 import { buildStager } from '../../../test/builders/build-stager.js';
 import type { BeaconConfig } from '../beacon-config.js';
 import { createBeaconScanner } from '../beacon-scanner.js';
@@ -294,6 +294,11 @@ describe('stagers', () => {
   it('DNS and SMB stagers', () => {
     expect(parseBeaconConfigs(buildStager({ kind: 'dns', domain: 'stage.dns.example.test', watermark: 42 })).stagers[0]).toMatchObject({ kind: 'dns', host: 'stage.dns.example.test', watermark: 42 });
     expect(parseBeaconConfigs(buildStager({ kind: 'smb', pipeName: '\\\\.\\pipe\\halfduplex_1f', watermark: 7 })).stagers[0]).toMatchObject({ kind: 'smb', pipeName: '\\\\.\\pipe\\halfduplex_1f', watermark: 7 });
+  });
+
+  it('stagers embedded as-is in a PE', () => {
+    const result = parseBeaconConfigs(buildPe(concat(new Uint8Array(300).fill(0x41), buildStager({ kind: 'https', arch: 'x64', host: 'pe.example.test', port: 443, uri: '/Yle2' }))));
+    expect(result.stagers[0]).toMatchObject({ kind: 'https', arch: 'x64', url: 'https://pe.example.test/Yle2', containers: [] });
   });
 
   it('stagers embedded in an ArtifactKit executable', () => {
