@@ -22,6 +22,8 @@ import type { HttpServices } from './http/http-services.js';
 import { HashFetcher, markHashRequestsAnalysed } from './fetcher/hash-fetcher.js';
 import { createHashSources, enqueueFetchHash, fetchHashHandler, recoverHashRequests, rescheduleFetchHash } from './fetcher/create-sources.js';
 import { createCobaltStrikeHttpServices, csProbeHandler, enqueueCsProbeJob, startCsReprobe } from './cobaltstrike/cobaltstrike-wiring.js';
+import { resolveActiveRulesDir, watchActiveRuleset } from './rulesets/active-ruleset.js';
+import { getActiveRulesetVersion } from './rulesets/ruleset-repository.js';
 import { retrohuntHandler } from './hunting/retrohunt-job.js';
 
 /** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
@@ -39,6 +41,8 @@ export interface PlatformOptions {
   /** Job lease; short leases re-run a dead worker's jobs sooner. Default config.queue.leaseMs (10 s). */
   readonly leaseMs?: number;
   readonly pollIntervalMs?: number;
+  /** How often a worker checks for a newly deployed ruleset version; default 5 s. */
+  readonly rulesetPollMs?: number;
 }
 
 export interface ActiveRuleset {
@@ -100,27 +104,42 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       keepCompletedMs: config.queue.keepCompletedMs,
     });
 
-    const ruleset = options.yara === false ? null : await prepareRuleset(config, logger);
-    const yaraSpec: SandboxYaraSpec | null =
-      ruleset === null
+    // Reassigned when a worker sees another ruleset version deployed (watchActiveRuleset below).
+    let ruleset = options.yara === false ? null : await prepareRuleset(config, logger, { db, store });
+    const yaraSpec = (active: ActiveRuleset | null): SandboxYaraSpec | null =>
+      active === null
         ? null
         : {
-            version: ruleset.version,
-            engine: ruleset.engine,
-            compiledPath: ruleset.engine === 'libyara' ? compiledRulesPath(config, ruleset.version) : null,
-            rulesDir: ruleset.rulesDir,
+            version: active.version,
+            engine: active.engine,
+            compiledPath: active.engine === 'libyara' ? compiledRulesPath(config, active.version) : null,
+            rulesDir: active.rulesDir,
           };
     const sandbox = new AnalyzerSandbox({
       size: config.worker.concurrency,
       timeoutMs: config.worker.analyzerTimeoutMs,
       memoryMb: config.worker.analyzerMemoryMb,
       extraAnalyzerModules: options.extraAnalyzers?.modules ?? [],
-      yara: yaraSpec,
+      yara: yaraSpec(ruleset),
     });
     closers.push(() => sandbox.close());
     // Closed first (closers run in reverse): stop taking jobs and let running ones finish while the sandbox lives.
     closers.push(() => queue.close(5_000));
     if (config.roles.includes('worker')) closers.push(startCsReprobe({ db, store, logger, config, queue }).stop);
+    if (ruleset !== null && config.roles.includes('worker')) {
+      // Deploy/rollback (rulesets/) moves the active version; sandbox children reload on their next call.
+      const watcher = watchActiveRuleset({
+        db,
+        initial: await getActiveRulesetVersion(db),
+        ...(options.rulesetPollMs === undefined ? {} : { intervalMs: options.rulesetPollMs }),
+        onChange: async () => {
+          ruleset = await prepareRuleset(config, logger, { db, store });
+          sandbox.setYara(yaraSpec(ruleset));
+        },
+        onError: (error) => logger.error({ err: error }, 'ruleset reload failed'),
+      });
+      closers.push(watcher.stop);
+    }
 
     const analyzers = [...BUILTIN_ANALYZERS, ...(options.extraAnalyzers?.analyzers ?? [])];
     const limits: AnalyzerLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
@@ -147,7 +166,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       store,
       runner: sandbox,
       analyzers,
-      rulesetVersion: ruleset?.version ?? null,
+      get rulesetVersion() {
+        return ruleset?.version ?? null;
+      },
       limits,
       submitChild: submit,
       maxSampleBytes: config.http.uploadLimitBytes,
@@ -195,7 +216,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       queue,
       sandbox,
       analyzers,
-      ruleset,
+      get ruleset() {
+        return ruleset;
+      },
       limits,
       services,
       fetcher,
@@ -224,8 +247,10 @@ function compiledRulesPath(config: Config, version: string): string {
  * Loads the active ruleset and, with libyara, compiles it once here and saves it for the sandbox children.
  * A broken ruleset stops start-up (YARA_COMPILE_FAILED) rather than silently scanning with nothing.
  */
-async function prepareRuleset(config: Config, logger: Logger): Promise<ActiveRuleset> {
-  const rulesDir = config.yara.rulesDir ?? DEFAULT_RULES_DIR;
+async function prepareRuleset(config: Config, logger: Logger, deps: { db: Database; store: ObjectStore }): Promise<ActiveRuleset> {
+  // A version deployed with `malpipe rules deploy` wins over the configured directory.
+  const deployed = await resolveActiveRulesDir({ ...deps, dataDir: config.dataDir });
+  const rulesDir = deployed?.rulesDir ?? config.yara.rulesDir ?? DEFAULT_RULES_DIR;
   const engine = await createYaraEngine(config.yara.engine);
   const ruleset = await loadRulesetFromDirectory(rulesDir);
   if (engine.name === 'libyara') {
@@ -242,6 +267,7 @@ async function prepareRuleset(config: Config, logger: Logger): Promise<ActiveRul
 /** Starts the analyze-sample workers of this process. */
 export async function startWorkers(platform: Platform): Promise<void> {
   const { db, logger } = platform;
+  platform.sandbox.warm();
   await platform.queue.start(
     {
       'analyze-sample': async (job) => {

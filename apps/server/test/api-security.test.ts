@@ -26,6 +26,11 @@ const EXPECTED_ROUTES: Readonly<Record<string, Permission>> = {
   'GET /api/v1/cobaltstrike/configs/:id': 'read',
   'GET /api/v1/cobaltstrike/servers': 'read',
   'GET /api/v1/cobaltstrike/servers/:id/probes': 'read',
+  'GET /api/v1/rulesets': 'read',
+  'GET /api/v1/rulesets/:version': 'read',
+  'POST /api/v1/rulesets/:version/deploy': 'jobs:manage',
+  'POST /api/v1/rulesets/rollback': 'jobs:manage',
+  'GET /api/v1/rules/:name/history': 'read',
 };
 
 const concreteUrl = (url: string): string =>

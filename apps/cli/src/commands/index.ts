@@ -3,6 +3,7 @@ import { registerAnalyze } from './analyze.js';
 import { registerCs } from './cs.js';
 import { registerFetch } from './fetch.js';
 import { registerJobs } from './jobs.js';
+import { registerRules } from './rules.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 import { registerSources } from './sources.js';
@@ -25,4 +26,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCs,
   registerFetch,
   registerSources,
+  registerRules,
 ];

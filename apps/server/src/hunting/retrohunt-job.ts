@@ -1,6 +1,7 @@
 import { AppError } from '@malpipe/core';
-import { loadRulesetFromDirectory, type Ruleset } from '@malpipe/yara-engine';
+import { createRuleset, loadRulesetFromDirectory, type Ruleset } from '@malpipe/yara-engine';
 import type { Database } from '../database/database.js';
+import { findRulesetVersion, loadRulesetSources } from '../rulesets/ruleset-repository.js';
 import type { JobContext, TransactionalJobQueue } from '../queue/job-queue.js';
 import { runRetrohunt, type RetrohuntPlatform } from './run-retrohunt.js';
 
@@ -26,6 +27,20 @@ export async function enqueueRetrohunt(queue: Pick<TransactionalJobQueue, 'enque
     : queue.enqueueInTransaction(trx, 'retrohunt', { rulesetVersion }, RETROHUNT_JOB_OPTIONS);
 }
 
+/** The `onDeployed` hook of `deployRuleset`: every deploy queues a rescan of the store, in the deploy's transaction. */
+export function retrohuntOnDeploy(queue: Pick<TransactionalJobQueue, 'enqueue' | 'enqueueInTransaction'>): (trx: Database, version: string) => Promise<string> {
+  return (trx, version) => enqueueRetrohunt(queue, version, trx);
+}
+
+/** Resolves versions stored by `malpipe rules import` (rulesets/), sources read back from the ObjectStore. */
+export function storedRulesetResolver(platform: RetrohuntPlatform): RulesetResolver {
+  return async (version) => {
+    const stored = await findRulesetVersion(platform.db, version);
+    if (stored === null) return null;
+    return createRuleset(await loadRulesetSources(platform, stored));
+  };
+}
+
 /** Resolves the platform's active ruleset when its version is the one asked for. */
 export function activeRulesetResolver(platform: Pick<RetrohuntJobPlatform, 'ruleset'>): RulesetResolver {
   return async (version) => {
@@ -36,11 +51,11 @@ export function activeRulesetResolver(platform: Pick<RetrohuntJobPlatform, 'rule
 }
 
 /**
- * The `retrohunt` job handler: resolves the version (stored ruleset versions first, via `resolvers`, then the
- * active ruleset) and scans every stored sample with it. An unknown version fails at once (not retryable).
+ * The `retrohunt` job handler: resolves the version (through `resolvers`, then the stored ruleset versions,
+ * then the active ruleset directory) and scans every stored sample with it. An unknown version fails at once (not retryable).
  */
 export function retrohuntHandler(platform: RetrohuntJobPlatform, resolvers: readonly RulesetResolver[] = []): (job: JobContext<'retrohunt'>) => Promise<void> {
-  const chain = [...resolvers, activeRulesetResolver(platform)];
+  const chain = [...resolvers, storedRulesetResolver(platform), activeRulesetResolver(platform)];
   return async (job) => {
     const version = job.payload.rulesetVersion;
     if (typeof version !== 'string' || version === '') throw new AppError('VALIDATION_FAILED', 'retrohunt job without a ruleset version', { retryable: false });

@@ -350,6 +350,12 @@ export class BullmqJobQueue implements TransactionalJobQueue {
 
   async counts(): Promise<Readonly<Record<JobName, Readonly<Record<JobState, number>>>>> {
     const counts = emptyCounts();
+    // The outbox before Redis: a row relayed in between is counted twice rather than not at all.
+    const outbox = await withOutbox(this.#db)
+      .selectFrom('job_outbox')
+      .select(['name', (eb) => eb.fn.countAll<number | string>().as('count')])
+      .groupBy('name')
+      .execute();
     for (const name of JOB_NAMES) {
       const queue = this.#queue(name);
       const c = await queue.getJobCounts(
@@ -374,23 +380,19 @@ export class BullmqJobQueue implements TransactionalJobQueue {
         dead: c.failed ?? 0,
       };
     }
-    const outbox = await withOutbox(this.#db)
-      .selectFrom('job_outbox')
-      .select(['name', (eb) => eb.fn.countAll<number | string>().as('count')])
-      .groupBy('name')
-      .execute();
     for (const row of outbox) if (isJobName(row.name)) counts[row.name].queued += Number(row.count);
     return counts;
   }
 
   /** Jobs waiting to run, per name (BullMQ waiting + prioritized + delayed, plus unrelayed outbox rows): the back-pressure measure. */
   async waitingCount(name: JobName): Promise<number> {
-    const c = await this.#queue(name).getJobCounts('waiting', 'prioritized', 'delayed');
+    // The outbox first, as in counts(): a concurrent relay may double-count a job, never hide it.
     const outbox = await withOutbox(this.#db)
       .selectFrom('job_outbox')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
       .where('name', '=', name)
       .executeTakeFirst();
+    const c = await this.#queue(name).getJobCounts('waiting', 'prioritized', 'delayed');
     return (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + Number(outbox?.count ?? 0);
   }
 

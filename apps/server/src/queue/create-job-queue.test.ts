@@ -65,6 +65,7 @@ for (const backend of BACKENDS) {
           q.enqueueInTransaction(trx, 'analyze-sample', { analysisId: 'b' }),
         );
         await q.enqueue('analyze-sample', { analysisId: 'c' });
+        await new Promise((resolve) => setTimeout(resolve, 200)); // let the outbox relay settle (BullMQ)
         expect(await q.waitingCount('analyze-sample')).toBe(3);
         await new Promise((resolve) => setTimeout(resolve, 1_050)); // past the cached count
         await expect(q.assertRoom('analyze-sample')).rejects.toMatchObject({

@@ -211,7 +211,7 @@ async function setActive(trx: Database, id: string, now: string): Promise<void> 
 }
 
 /** Makes `id` the active version (idempotent); workers pick it up on their next poll. */
-export async function deployRuleset(deps: Pick<RulesetDeps, 'db' | 'now'>, id: string, deployedBy: string | null = null): Promise<RulesetVersion> {
+export async function deployRuleset(deps: Pick<RulesetDeps, 'db' | 'now'> & { readonly onDeployed?: (trx: Database, id: string) => Promise<unknown> }, id: string, deployedBy: string | null = null): Promise<RulesetVersion> {
   const version = await getRulesetVersion(deps.db, id);
   if (version.state === 'active') return version;
   const now = (deps.now?.() ?? new Date()).toISOString();
@@ -219,6 +219,7 @@ export async function deployRuleset(deps: Pick<RulesetDeps, 'db' | 'now'>, id: s
     const last = await trx.selectFrom('ruleset_deployments').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     await trx.insertInto('ruleset_deployments').values({ seq: Number(last?.seq ?? 0) + 1, version_id: id, deployed_at: now, deployed_by: deployedBy, rolled_back_at: null }).execute();
     await setActive(trx, id, now);
+    await deps.onDeployed?.(trx, id); // e.g. hunting/retrohunt-job.ts retrohuntOnDeploy: rescan the store with it
   });
   return getRulesetVersion(deps.db, id);
 }

@@ -65,12 +65,18 @@ function residentBytes(pid: number): number | null {
   }
 }
 
+function pathOf(input: SandboxInput | undefined): string | null {
+  return input !== undefined && 'path' in input ? input.path : null;
+}
+
 /** One long-lived child process. */
 class SandboxChild {
   readonly process: ChildProcess;
   readonly ready: Promise<boolean>;
   busy = false;
   exited = false;
+  /** Path of the sample this child read last (it keeps those bytes for a moment: see sandbox-child.ts). */
+  lastPath: string | null = null;
   #stderr = '';
   #current: { id: number; done: (outcome: SandboxOutcome) => void } | null = null;
   #killReason: { code: 'ANALYZER_TIMEOUT' | 'ANALYZER_CRASHED' | 'INTERNAL'; message: string } | null = null;
@@ -208,6 +214,14 @@ export class AnalyzerSandbox {
     return [...this.#children].flatMap((child) => (child.process.pid === undefined ? [] : [child.process.pid]));
   }
 
+  /**
+   * Starts the children now rather than at the first call: loading the analysers takes a second or two,
+   * which then overlaps with the caller's own start-up (ingesting the first samples).
+   */
+  warm(): void {
+    while (!this.#closed && this.#children.size < this.#options.size) this.#addChild();
+  }
+
   run(request: SandboxRunRequest): Promise<SandboxOutcome> {
     if (this.#closed) return Promise.reject(new AppError('INTERNAL', 'the analyser sandbox is closed'));
     const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs;
@@ -230,14 +244,13 @@ export class AnalyzerSandbox {
 
   #pump(): void {
     while (this.#waiting.length > 0 && !this.#closed) {
-      let child = [...this.#children].find((c) => !c.busy && !c.exited);
+      const idle = [...this.#children].filter((c) => !c.busy && !c.exited);
+      // Prefer the child that just read this sample: the analysers of one sample then share one read.
+      const path = pathOf(this.#waiting[0]?.message.input);
+      let child = (path === null ? undefined : idle.find((c) => c.lastPath === path)) ?? idle[0];
       if (child === undefined) {
         if (this.#children.size >= this.#options.size) return;
-        child = new SandboxChild(this.#options, (gone) => {
-          this.#children.delete(gone);
-          this.#pump();
-        });
-        this.#children.add(child);
+        child = this.#addChild();
       }
       const call = this.#waiting.shift();
       if (call === undefined) return;
@@ -245,8 +258,18 @@ export class AnalyzerSandbox {
     }
   }
 
+  #addChild(): SandboxChild {
+    const child = new SandboxChild(this.#options, (gone) => {
+      this.#children.delete(gone);
+      this.#pump();
+    });
+    this.#children.add(child);
+    return child;
+  }
+
   async #dispatch(child: SandboxChild, call: PendingCall): Promise<void> {
     child.busy = true;
+    child.lastPath = pathOf(call.message.input);
     const ready = await child.ready;
     const outcome: SandboxOutcome = ready
       ? await child.run(call.message, call.timeoutMs, (this.#options.memoryMb + 512) * 1024 * 1024)

@@ -89,6 +89,29 @@ async function scannerFor(spec: SandboxYaraSpec | null): Promise<YaraScanner | u
   return yara.scanner;
 }
 
+/**
+ * The bytes of the last sample read. One analysis sends its analysers as separate calls with the same path
+ * (and the pool routes them to the child that read it), so each sample is read once per child, not once per
+ * analyser. Paths are content-addressed objects, never rewritten, so a cached read cannot go stale. Dropped
+ * when idle, so an idle child does not hold a large sample.
+ */
+let lastRead: { path: string; bytes: Uint8Array; timer: NodeJS.Timeout } | null = null;
+const READ_CACHE_IDLE_MS = 2000;
+
+async function readSample(path: string): Promise<Uint8Array> {
+  if (lastRead?.path === path) {
+    lastRead.timer.refresh();
+    return lastRead.bytes;
+  }
+  if (lastRead !== null) clearTimeout(lastRead.timer);
+  lastRead = null;
+  // A plain Uint8Array view of the Buffer, no copy (a Buffer's `slice` would share memory where analysers expect a copy).
+  const buffer = await readFile(path);
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  lastRead = { path, bytes, timer: setTimeout(() => (lastRead = null), READ_CACHE_IDLE_MS).unref() };
+  return bytes;
+}
+
 async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
@@ -97,7 +120,7 @@ async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
     if (analyzer === undefined) {
       return { status: 'error', code: 'NOT_FOUND', message: `unknown analyser ${message.analyzer}`, durationMs: elapsed() };
     }
-    const bytes = 'path' in message.input ? new Uint8Array(await readFile(message.input.path)) : message.input.bytes;
+    const bytes = 'path' in message.input ? await readSample(message.input.path) : message.input.bytes;
     const loaded = analyzer.usesRuleset === true ? await scannerFor(message.yara) : undefined;
     // A scan gives up a little before the parent would kill the process, so the result says TIMEOUT, not crash.
     const scanTimeoutMs = Math.max(1000, message.timeoutMs - 2000);

@@ -28,13 +28,11 @@ const V_TABLE = Uint8Array.from([
   139, 112, 43, 71, 109, 184, 209,
 ]);
 
-/**
- * The first two steps of a salted Pearson hash depend on the salt and the newest byte only: one 256-entry
- * row per salt (0: checksum; 2, 3, 5, 7, 11, 13: buckets) saves a lookup per triplet in the byte loop.
- */
-const SALTED = new Uint8Array(7 * 256);
-for (const [row, salt] of [0, 2, 3, 5, 7, 11, 13].entries()) {
-  for (let a = 0; a < 256; a++) SALTED[row * 256 + a] = V_TABLE[(V_TABLE[salt] as number) ^ a] as number;
+function pearson(salt: number, a: number, b: number, c: number): number {
+  let h = V_TABLE[salt] as number;
+  h = V_TABLE[h ^ a] as number;
+  h = V_TABLE[h ^ b] as number;
+  return V_TABLE[h ^ c] as number;
 }
 
 /** Log-scale length byte (reference `l_capturing`). */
@@ -73,21 +71,19 @@ export function tlshHash(bytes: Uint8Array): string | null {
   if (length > 3) [w4, w3, w2, w1] = [w3, w2, w1, bytes[3] as number];
   for (let i = 4; i < length; i++) {
     const w0 = bytes[i] as number;
-    const t = V_TABLE;
-    const s = SALTED;
-    checksum = t[(t[(s[w0] as number) ^ w1] as number) ^ checksum] as number;
+    checksum = pearson(0, w0, w1, checksum);
     let r: number;
-    r = t[(t[(s[256 + w0] as number) ^ w1] as number) ^ w2] as number;
+    r = pearson(2, w0, w1, w2);
     buckets[r] = (buckets[r] as number) + 1;
-    r = t[(t[(s[512 + w0] as number) ^ w1] as number) ^ w3] as number;
+    r = pearson(3, w0, w1, w3);
     buckets[r] = (buckets[r] as number) + 1;
-    r = t[(t[(s[768 + w0] as number) ^ w2] as number) ^ w3] as number;
+    r = pearson(5, w0, w2, w3);
     buckets[r] = (buckets[r] as number) + 1;
-    r = t[(t[(s[1024 + w0] as number) ^ w2] as number) ^ w4] as number;
+    r = pearson(7, w0, w2, w4);
     buckets[r] = (buckets[r] as number) + 1;
-    r = t[(t[(s[1280 + w0] as number) ^ w1] as number) ^ w4] as number;
+    r = pearson(11, w0, w1, w4);
     buckets[r] = (buckets[r] as number) + 1;
-    r = t[(t[(s[1536 + w0] as number) ^ w3] as number) ^ w4] as number;
+    r = pearson(13, w0, w3, w4);
     buckets[r] = (buckets[r] as number) + 1;
     w4 = w3;
     w3 = w2;

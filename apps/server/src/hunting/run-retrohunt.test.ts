@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuleset } from '@malpipe/yara-engine';
+import { getSampleReport } from '../analyses/get-sample-report.js';
+import type { Platform } from '../compose.js';
+import { startHuntingPlatform, storeSample } from './hunting-test-platform.js';
+import { RETROHUNT_ANALYZER, runRetrohunt, type RetrohuntProgress } from './run-retrohunt.js';
+import { enqueueRetrohunt, retrohuntHandler } from './retrohunt-job.js';
+
+const RULES = createRuleset([{ namespace: 'hunt', source: 'rule Marker_Hunt : demo { strings: $m = "HUNT-MARKER-42" condition: $m }' }]);
+
+describe('runRetrohunt', () => {
+  let env: Awaited<ReturnType<typeof startHuntingPlatform>>;
+  let platform: Platform;
+  const marked: string[] = [];
+  beforeAll(async () => {
+    env = await startHuntingPlatform();
+    platform = env.platform;
+    for (let i = 0; i < 3; i++) marked.push(await storeSample(platform, new Uint8Array(Buffer.concat([randomBytes(500), Buffer.from('HUNT-MARKER-42'), randomBytes(100)]))));
+    for (let i = 0; i < 7; i++) await storeSample(platform, new Uint8Array(randomBytes(800)));
+  });
+  afterAll(() => env.dispose());
+
+  it('scans every stored sample with progress and stores hits as yara_matches and a retrohunt result', async () => {
+    const progress: RetrohuntProgress[] = [];
+    const summary = await runRetrohunt(platform, RULES, { onProgress: (p) => progress.push(p), concurrency: 3 });
+    expect(summary).toMatchObject({ total: 10, scanned: 10, matched: 3, errors: [] });
+    expect(summary.hits.map((h) => h.sha256).sort()).toEqual([...marked].sort());
+    expect(progress.at(-1)).toMatchObject({ scanned: 10, total: 10, matched: 3 });
+    expect(progress.map((p) => p.scanned)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const rows = await platform.db.selectFrom('yara_matches').selectAll().where('ruleset_version', '=', RULES.version).execute();
+    expect(rows.map((r) => r.sha256).sort()).toEqual([...marked].sort());
+    expect(rows[0]).toMatchObject({ rule: 'Marker_Hunt', namespace: 'hunt', tags: '["demo"]' });
+    const results = await platform.db.selectFrom('analysis_results').selectAll().where('analyzer', '=', RETROHUNT_ANALYZER).execute();
+    expect(results).toHaveLength(3);
+    expect(JSON.parse(results[0]?.result ?? 'null')).toMatchObject({ rulesetVersion: RULES.version, matches: [{ rule: 'Marker_Hunt' }] });
+    const report = await getSampleReport(platform.db, marked[0]!);
+    expect(JSON.stringify(report)).toContain('Marker_Hunt');
+  });
+
+  it('counts a sample whose object is missing as an error and carries on', async () => {
+    const summary = await runRetrohunt(platform, RULES, { sha256s: ['0'.repeat(64), marked[0]!] });
+    expect(summary.scanned).toBe(2);
+    expect(summary.matched).toBe(1);
+    expect(summary.errors).toHaveLength(1);
+  });
+
+  it('runs as a queued retrohunt job for a known ruleset version and refuses an unknown one', async () => {
+    const handler = retrohuntHandler({ ...platform, ruleset: null }, [async (v) => (v === RULES.version ? RULES : null)]);
+    const job = { id: 'j1', name: 'retrohunt' as const, attempt: 1, signal: new AbortController().signal };
+    await platform.db.deleteFrom('yara_matches').execute();
+    await handler({ ...job, payload: { rulesetVersion: RULES.version } });
+    expect(await platform.db.selectFrom('yara_matches').selectAll().execute()).toHaveLength(3);
+    await expect(handler({ ...job, payload: { rulesetVersion: 'ffffffffffffffff' } })).rejects.toMatchObject({ code: 'NOT_FOUND', retryable: false });
+    const id = await enqueueRetrohunt(platform.queue, RULES.version);
+    expect(await platform.queue.get(id)).toMatchObject({ name: 'retrohunt', payload: { rulesetVersion: RULES.version }, state: 'queued' });
+  });
+});
