@@ -25,6 +25,16 @@ const BENCHES: readonly BenchEntry[] = [
     what: 'beacon parse time over the corpus; 1 GiB memory-image scan vs a plain sequential read',
     run: async (quick) => (await import('./cobaltstrike.js')).runCobaltStrikeBench(quick ? { imageMb: 128 } : {}),
   },
+  {
+    name: 'scale-out',
+    what: '2,000 samples through the API: embedded serve vs 1 api + 1, 2, 4 workers on PostgreSQL, S3, BullMQ',
+    run: async (quick) => (await import('./scale-out.js')).runScaleOutBench(quick ? { samples: 200 } : {}),
+  },
+  {
+    name: 'queue-depth',
+    what: 'BullMQ at 10k/100k/1M and SQLite queue at 10k/100k/1M pending jobs: memory/job, enqueue and dequeue rates',
+    run: async (quick) => (await import('./queue-depth.js')).runQueueDepthBench(quick ? { max: 100_000, sample: 2_000, rounds: 2 } : {}),
+  },
 ];
 
 const args = process.argv.slice(2);

@@ -28,6 +28,16 @@ import {
   type SubmittedSample,
   type Token,
 } from './schemas.js';
+import {
+  RuleHistorySchema,
+  RulesetDetailSchema,
+  RulesetListSchema,
+  RulesetVersionSchema,
+  type RuleHistory,
+  type RulesetDetail,
+  type RulesetList,
+  type RulesetVersionSummary,
+} from './ruleset-schemas.js';
 
 /**
  * A failed API call. `code` is the server's stable error code (`SAMPLE_NOT_FOUND`, `RATE_LIMITED`...), or
@@ -90,6 +100,14 @@ export interface ApiClient {
   createToken(request: CreateTokenRequest): Promise<CreatedToken>;
   listTokens(): Promise<Token[]>;
   revokeToken(id: string): Promise<Token>;
+  listRulesets(): Promise<RulesetList>;
+  /** One version with its diff against its parent and its quality-gate report. */
+  getRuleset(version: string): Promise<RulesetDetail>;
+  /** Admin: make `version` the active ruleset. */
+  deployRuleset(version: string): Promise<RulesetVersionSummary>;
+  /** Admin: return to the version deployed before the active one. */
+  rollbackRuleset(): Promise<RulesetVersionSummary>;
+  getRuleHistory(name: string): Promise<RuleHistory>;
 }
 
 type QueryValue = string | number | boolean | undefined;
@@ -213,6 +231,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return (await json(TokenListSchema, 'GET', url('/tokens'))).tokens;
     },
     revokeToken: (id) => json(TokenSchema, 'DELETE', url(`/tokens/${path(id)}`)),
+    listRulesets: () => json(RulesetListSchema, 'GET', url('/rulesets')),
+    getRuleset: (version) => json(RulesetDetailSchema, 'GET', url(`/rulesets/${path(version)}`)),
+    deployRuleset: (version) => json(RulesetVersionSchema, 'POST', url(`/rulesets/${path(version)}/deploy`)),
+    rollbackRuleset: () => json(RulesetVersionSchema, 'POST', url('/rulesets/rollback')),
+    getRuleHistory: (name) => json(RuleHistorySchema, 'GET', url(`/rules/${path(name)}/history`)),
   };
 }
 

@@ -1,2 +1,3 @@
 export * from './schemas.js';
+export * from './ruleset-schemas.js';
 export * from './api-client.js';

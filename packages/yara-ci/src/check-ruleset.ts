@@ -128,7 +128,11 @@ export async function checkRuleset(dir: string, options: CheckOptions = {}): Pro
   const tables = new Map<EngineId, MatchTable>();
   for (const engine of ['yara-x', 'libyara'] as const) {
     const table = await scanWithEngine(engine, compilable.map((s) => ({ namespace: s.parsed.namespace, source: s.text, origin: s.parsed.file })), scanned);
-    if (table !== null) tables.set(engine, table);
+    if (table instanceof Map) tables.set(engine, table);
+    else if (table !== null) {
+      const file = compilable.find((s) => table.error.startsWith(`${s.parsed.file}:`))?.parsed.file ?? compilable[0]?.parsed.file ?? '';
+      findings.push({ id: 'compile-error', severity: 'error', category: 'syntax', rule: null, file, line: Number(/^[^:]+:(\d+):/.exec(table.error)?.[1] ?? '1'), message: `${engine}: ${table.error}` });
+    }
   }
   if (yaraCli !== null && compilable.length > 0) {
     const table = await scanWithYaraCli(compilable.map((s) => ({ namespace: s.parsed.namespace, absolutePath: s.absolutePath })), scanned);
@@ -183,7 +187,7 @@ export async function checkRuleset(dir: string, options: CheckOptions = {}): Pro
     }
     if (corpus.length > 0) {
       const maxRatio = options.cost?.maxRatio ?? DEFAULT_MAX_COST_RATIO;
-      cost = await measureRuleCosts(primaryEngine, parsed, corpus, { iterations: options.cost?.iterations ?? 3, stopAboveRatio: maxRatio * 2 });
+      cost = await measureRuleCosts(primaryEngine, parsed, corpus, { iterations: options.cost?.iterations ?? 3, confirmAboveRatio: maxRatio });
       const previous = options.cost?.previous?.cost;
       for (const measured of cost.rules) {
         const rule = allRules.find((r) => r.name === measured.rule && r.file === measured.file);

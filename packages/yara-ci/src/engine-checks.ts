@@ -111,20 +111,27 @@ export async function checkWithYaraCli(files: readonly { parsed: ParsedSource; a
 /** rule name -> set of scanned file paths it matched. */
 export type MatchTable = Map<string, Set<string>>;
 
-/** Scans `files` with an in-process engine; null when the engine is unavailable or the ruleset does not compile. */
+/**
+ * Scans `files` with an in-process engine. `null` when the engine is not available here; `{ error }` when
+ * the sources do not compile with it (the other engines accepted them: a disagreement worth reporting).
+ */
 export async function scanWithEngine(
   engineName: 'yara-x' | 'libyara',
   sources: readonly YaraSource[],
   files: readonly string[],
-): Promise<MatchTable | null> {
+): Promise<MatchTable | { readonly error: string } | null> {
   let engine: YaraEngine;
   try {
     engine = await createYaraEngine(engineName);
   } catch {
     return null;
   }
-  const rules = await engine.compile(sources).catch(() => null);
-  if (rules === null) return null;
+  let rules;
+  try {
+    rules = await engine.compile(sources);
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
   const table: MatchTable = new Map();
   try {
     for (const file of files) {

@@ -30,6 +30,7 @@ export interface AnalyzeLine {
 const MAX_FILES = 1_000_000;
 const MAX_DIR_DEPTH = 64;
 const POLL_MS = 100;
+const SUBMIT_CONCURRENCY = 4;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -179,21 +180,27 @@ export function registerAnalyze(program: Command): void {
         const since = new Date(Date.now() - 1).toISOString();
         bar?.start(files.length, 0);
         const roots: { path: string; analysisId: string | null; error: AppError | null }[] = [];
-        for (const file of files) {
-          try {
-            const submitted = await platform.services.submitSample({
-              content: { path: file },
-              fileName: basename(file),
-              source: 'cli',
-              ...(options.password.length > 0 ? { archivePasswords: options.password } : {}),
-              force: options.force === true,
-              requestedBy: 'cli',
-            });
-            roots.push({ path: file, analysisId: submitted.analysisId, error: null });
-          } catch (error) {
-            roots.push({ path: file, analysisId: null, error: toAppError(error) });
+        // A few submissions in flight: one hashes while another waits for its object's fsync. Order is kept.
+        let next = 0;
+        const submitNext = async (): Promise<void> => {
+          for (let index = next++; index < files.length; index = next++) {
+            const file = files[index] as string;
+            try {
+              const submitted = await platform.services.submitSample({
+                content: { path: file },
+                fileName: basename(file),
+                source: 'cli',
+                ...(options.password.length > 0 ? { archivePasswords: options.password } : {}),
+                force: options.force === true,
+                requestedBy: 'cli',
+              });
+              roots[index] = { path: file, analysisId: submitted.analysisId, error: null };
+            } catch (error) {
+              roots[index] = { path: file, analysisId: null, error: toAppError(error) };
+            }
           }
-        }
+        };
+        await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitNext));
         for (;;) {
           const { total, pending } = await countAnalyses(platform, since);
           bar?.setTotal(Math.max(total, 1));

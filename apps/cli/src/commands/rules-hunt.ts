@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
+import type { RulesetResolver } from '@malpipe/server/hunting/retrohunt-job';
 import { DEFAULT_RULES_DIR, loadRulesetFromDirectory, type Ruleset } from '@malpipe/yara-engine';
 
 interface HuntOptions {
@@ -16,14 +17,18 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /**
- * `--ruleset DIR` loads that directory; `--ruleset VERSION` must name the active ruleset's version (stored
- * versions come with the rulesets store); nothing: the active ruleset.
+ * `--ruleset DIR` loads that directory; `--ruleset VERSION` a version stored by `malpipe rules import` (or the
+ * active rules directory's version); nothing: the active rules directory.
  */
-export async function resolveHuntRuleset(value: string | undefined, activeRulesDir: string): Promise<Ruleset> {
+export async function resolveHuntRuleset(value: string | undefined, activeRulesDir: string, stored: RulesetResolver): Promise<Ruleset> {
   if (value !== undefined && (await isDirectory(value))) return loadRulesetFromDirectory(value);
+  if (value !== undefined) {
+    const found = await stored(value);
+    if (found !== null) return found;
+  }
   const active = await loadRulesetFromDirectory(activeRulesDir);
   if (value === undefined || value === active.version) return active;
-  throw new AppError('NOT_FOUND', `--ruleset ${value} is neither a directory nor the active ruleset version (${active.version})`);
+  throw new AppError('NOT_FOUND', `--ruleset ${value} is neither a directory, a stored ruleset version nor the active one (${active.version})`);
 }
 
 /** `malpipe rules hunt`, registered under the `rules` command by rules.ts. */
@@ -39,13 +44,14 @@ export function registerRulesHunt(rules: Command): void {
       const { loadConfig } = await import('@malpipe/server/config');
       const { createPlatform } = await import('@malpipe/server/compose');
       const { runRetrohunt } = await import('@malpipe/server/hunting/run-retrohunt');
+      const { storedRulesetResolver } = await import('@malpipe/server/hunting/retrohunt-job');
       const config = loadConfig({ MALPIPE_LOG_LEVEL: 'warn', ...process.env, ...(options.data === undefined ? {} : { MALPIPE_DATA_DIR: options.data }) });
-      const ruleset = await resolveHuntRuleset(options.ruleset, config.yara.rulesDir ?? DEFAULT_RULES_DIR);
       const platform = await createPlatform(config, { logToStderr: true, yara: false });
       const bar = process.stderr.isTTY && options.json !== true
         ? new SingleBar({ stream: process.stderr, format: 'hunting [{bar}] {value}/{total} samples | {matched} matched | {eta_formatted} left', hideCursor: true }, Presets.shades_classic)
         : null;
       try {
+        const ruleset = await resolveHuntRuleset(options.ruleset, config.yara.rulesDir ?? DEFAULT_RULES_DIR, storedRulesetResolver(platform));
         let started = false;
         const summary = await runRetrohunt(platform, ruleset, {
           ...(options.concurrency === undefined ? {} : { concurrency: Number(options.concurrency) }),

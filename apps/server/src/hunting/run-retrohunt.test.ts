@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuleset } from '@malpipe/yara-engine';
 import { getSampleReport } from '../analyses/get-sample-report.js';
 import type { Platform } from '../compose.js';
 import { startHuntingPlatform, storeSample } from './hunting-test-platform.js';
 import { RETROHUNT_ANALYZER, runRetrohunt, type RetrohuntProgress } from './run-retrohunt.js';
-import { enqueueRetrohunt, retrohuntHandler } from './retrohunt-job.js';
+import { deployRuleset, importRuleset } from '../rulesets/ruleset-repository.js';
+import { enqueueRetrohunt, retrohuntHandler, retrohuntOnDeploy } from './retrohunt-job.js';
 
 const RULES = createRuleset([{ namespace: 'hunt', source: 'rule Marker_Hunt : demo { strings: $m = "HUNT-MARKER-42" condition: $m }' }]);
 
@@ -54,5 +58,23 @@ describe('runRetrohunt', () => {
     await expect(handler({ ...job, payload: { rulesetVersion: 'ffffffffffffffff' } })).rejects.toMatchObject({ code: 'NOT_FOUND', retryable: false });
     const id = await enqueueRetrohunt(platform.queue, RULES.version);
     expect(await platform.queue.get(id)).toMatchObject({ name: 'retrohunt', payload: { rulesetVersion: RULES.version }, state: 'queued' });
+  });
+
+  it('deploying a stored ruleset version queues a retrohunt that resolves the stored sources', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'malpipe-hunt-rules-'));
+    try {
+      await writeFile(join(dir, 'hunt.yar'), RULES.sources[0]!.source);
+      const { version } = await importRuleset({ db: platform.db, store: platform.store }, dir);
+      await deployRuleset({ db: platform.db, onDeployed: retrohuntOnDeploy(platform.queue) }, version.id);
+      const jobs = await platform.queue.list({ name: 'retrohunt' });
+      expect(jobs.some((j) => 'rulesetVersion' in j.payload && j.payload.rulesetVersion === version.id)).toBe(true);
+      await platform.db.deleteFrom('yara_matches').execute();
+      const handler = retrohuntHandler({ ...platform, ruleset: null });
+      await handler({ id: 'j2', name: 'retrohunt', attempt: 1, signal: new AbortController().signal, payload: { rulesetVersion: version.id } });
+      const rows = await platform.db.selectFrom('yara_matches').selectAll().where('ruleset_version', '=', version.id).execute();
+      expect(rows).toHaveLength(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

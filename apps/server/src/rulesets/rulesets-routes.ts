@@ -1,4 +1,12 @@
 import type { z } from 'zod';
+import {
+  RuleHistorySchema,
+  RuleNameParamsSchema,
+  RulesetDetailSchema,
+  RulesetListSchema,
+  RulesetVersionSchema,
+  VersionParamsSchema,
+} from '@malpipe/api-client';
 import { AppError } from '@malpipe/core';
 import type { Database } from '../database/database.js';
 import type { ZodApp } from '../http/zod-app.js';
@@ -15,14 +23,6 @@ import {
   rollbackRuleset,
   type RulesetVersion,
 } from './ruleset-repository.js';
-import {
-  RuleHistorySchema,
-  RuleNameParamsSchema,
-  RulesetDetailSchema,
-  RulesetListSchema,
-  RulesetVersionSchema,
-  VersionParamsSchema,
-} from './rulesets-schemas.js';
 
 function summary(version: RulesetVersion): z.infer<typeof RulesetVersionSchema> {
   return {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiClient } from '@malpipe/api-client';
 import { loadRulesetFromDirectory } from '@malpipe/yara-engine';
 import { bearer, createApiHarness, type ApiHarness } from '../../test/api-harness.js';
 import { resolveActiveRulesDir, watchActiveRuleset } from './active-ruleset.js';
@@ -148,5 +149,23 @@ describe('ruleset versions', () => {
       matches: [],
     });
     expect((await h.app.inject({ url: '/api/v1/rules/No_Such_Rule/history', headers: bearer(h.tokens.reader) })).statusCode).toBe(404);
+  });
+
+  it('is reachable through the typed API client (the dashboard and CLI path)', async () => {
+    const fetchViaInject: typeof fetch = async (input, init) => {
+      const target = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      const reply = await h.app.inject({
+        method: (init?.method ?? 'GET') as 'GET' | 'POST',
+        url: `${target.pathname}${target.search}`,
+        headers: init?.headers as Record<string, string>,
+      });
+      return new Response(reply.body, { status: reply.statusCode, headers: { 'content-type': String(reply.headers['content-type'] ?? 'application/json') } });
+    };
+    const admin = createApiClient({ baseUrl: 'http://malpipe.test', token: h.tokens.admin, fetch: fetchViaInject });
+    expect((await admin.listRulesets()).versions.map((v) => v.id)).toEqual([v3, v2, v1]);
+    expect((await admin.getRuleset(v3)).diff?.changed.map((r) => r.name)).toEqual(['New_Rule']);
+    expect(await admin.deployRuleset(v3)).toMatchObject({ id: v3, state: 'active' });
+    expect(await admin.rollbackRuleset()).toMatchObject({ id: v1, state: 'active' });
+    expect((await admin.getRuleHistory('New_Rule')).versions).toHaveLength(2);
   });
 });

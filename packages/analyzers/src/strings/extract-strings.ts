@@ -89,34 +89,44 @@ interface ScanResult {
 
 const EMPTY_SCAN: ScanResult = { strings: [], count: 0 };
 
+/** 1 for a zero byte (the high byte of an ASCII UTF-16LE code unit), else 0. */
+const ZERO = new Uint8Array(256);
+ZERO[0] = 1;
+
+/*
+ * Both scans count the current run branch-free (`run = (run + 1) & -flag`) and branch only where a run long
+ * enough to report ends: in binary data printable and non-printable bytes alternate unpredictably, and a
+ * branch per byte on them costs more than the table lookups.
+ */
+
 function scanAscii(bytes: Uint8Array, { minLength, maxLength, maxStrings, filter }: ScanSettings): ScanResult {
   const strings: ExtractedString[] = [];
   let count = 0;
-  const length = bytes.length;
-  let index = 0;
-  while (index < length) {
-    // Skip non-printable bytes quickly, then measure the printable run.
-    while (index < length && PRINTABLE[bytes[index]!] === 0) index++;
-    const start = index;
-    while (index < length && PRINTABLE[bytes[index]!] === 1) index++;
-    const runLength = index - start;
-    if (runLength < minLength) continue;
+  const close = (start: number, runLength: number): void => {
     // Without a filter, strings past the cap are only counted, never decoded.
     if (filter === undefined && strings.length >= maxStrings) {
       count++;
-      continue;
+      return;
     }
     const kept = Math.min(runLength, maxLength);
     const value = LATIN1.decode(bytes.subarray(start, start + kept));
-    if (filter !== undefined && !filter(value)) continue;
+    if (filter !== undefined && !filter(value)) return;
     count++;
-    if (strings.length >= maxStrings) continue;
+    if (strings.length >= maxStrings) return;
     strings.push(
       runLength > maxLength
         ? { offset: start, encoding: 'ascii', value, truncated: true }
         : { offset: start, encoding: 'ascii', value },
     );
+  };
+  const length = bytes.length;
+  let run = 0;
+  for (let index = 0; index < length; index++) {
+    const printable = PRINTABLE[bytes[index]!]!;
+    if (run >= minLength && printable === 0) close(index - run, run);
+    run = (run + 1) & -printable;
   }
+  if (run >= minLength) close(length - run, run);
   return { strings, count };
 }
 
@@ -130,9 +140,7 @@ function scanUtf16le(bytes: Uint8Array, { minLength, maxLength, maxStrings, filt
   // No value is longer than half the buffer, whatever maxLength says.
   const units = new Uint8Array(Math.min(maxLength, (bytes.length >> 1) + 1));
 
-  const close = (start: number, end: number): void => {
-    const runLength = (end - start) >> 1;
-    if (runLength < minLength) return;
+  const close = (start: number, runLength: number): void => {
     if (filter === undefined && strings.length >= maxStrings) {
       count++;
       return;
@@ -150,30 +158,35 @@ function scanUtf16le(bytes: Uint8Array, { minLength, maxLength, maxStrings, filt
     );
   };
 
-  // Open run start per parity (-1: none). The zero high byte is tested first: it is rare in most data.
-  let evenStart = -1;
-  let oddStart = -1;
+  // Code units in the open run of each parity. A run ends at the first index of its parity that is not a
+  // unit, and runs close in index order, as the strings are reported.
+  let evenRun = 0;
+  let oddRun = 0;
   const last = bytes.length - 1;
-  for (let index = 0; index < last; index++) {
-    const unit = bytes[index + 1] === 0 && PRINTABLE[bytes[index]!] === 1;
-    if ((index & 1) === 0) {
-      if (unit) {
-        if (evenStart < 0) evenStart = index;
-      } else if (evenStart >= 0) {
-        close(evenStart, index);
-        evenStart = -1;
-      }
-    } else if (unit) {
-      if (oddStart < 0) oddStart = index;
-    } else if (oddStart >= 0) {
-      close(oddStart, index);
-      oddStart = -1;
-    }
+  let index = 0;
+  for (; index + 1 < last; index += 2) {
+    const middle = bytes[index + 1]!;
+    const even = PRINTABLE[bytes[index]!]! & ZERO[middle]!;
+    if (evenRun >= minLength && even === 0) close(index - 2 * evenRun, evenRun);
+    evenRun = (evenRun + 1) & -even;
+    const odd = PRINTABLE[middle]! & ZERO[bytes[index + 2]!]!;
+    if (oddRun >= minLength && odd === 0) close(index + 1 - 2 * oddRun, oddRun);
+    oddRun = (oddRun + 1) & -odd;
   }
-  // A run still open at the end: its last code unit is the last complete pair of its parity.
-  const end = bytes.length;
-  const pending = [evenStart, oddStart].filter((start) => start >= 0).sort((x, y) => x - y);
-  for (const start of pending) close(start, start + (((end - start) >> 1) << 1));
+  if (index < last) {
+    // One even index left (odd length buffers end on an odd pair).
+    const even = PRINTABLE[bytes[index]!]! & ZERO[bytes[index + 1]!]!;
+    if (evenRun >= minLength && even === 0) close(index - 2 * evenRun, evenRun);
+    evenRun = (evenRun + 1) & -even;
+  }
+  // Runs still open at the end, the earlier start first.
+  const evenStart = bytes.length - (bytes.length & 1) - 2 * evenRun;
+  const oddStart = bytes.length - 1 + (bytes.length & 1) - 2 * oddRun;
+  const pending: [number, number][] = [];
+  if (evenRun > 0) pending.push([evenStart, evenRun]);
+  if (oddRun > 0) pending.push([oddStart, oddRun]);
+  pending.sort((x, y) => x[0] - y[0]);
+  for (const [start, runLength] of pending) if (runLength >= minLength) close(start, runLength);
   return { strings, count };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Wire shapes of /api/v1/rulesets and /api/v1/rules (the dashboard's ruleset and rule-history pages). */
+/** Wire shapes of /api/v1/rulesets and /api/v1/rules (server routes, CLI and the dashboard's ruleset and rule pages). */
 export const VersionParamsSchema = z.object({ version: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-hex-digit ruleset version') });
 export const RuleNameParamsSchema = z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a YARA rule name') });
 
@@ -48,3 +48,8 @@ export const RuleHistorySchema = z.object({
     .nullable(),
   matches: z.array(z.object({ sha256: z.string(), rulesetVersion: z.string(), namespace: z.string() })),
 });
+
+export type RulesetVersionSummary = z.infer<typeof RulesetVersionSchema>;
+export type RulesetList = z.infer<typeof RulesetListSchema>;
+export type RulesetDetail = z.infer<typeof RulesetDetailSchema>;
+export type RuleHistory = z.infer<typeof RuleHistorySchema>;

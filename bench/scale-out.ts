@@ -1,0 +1,255 @@
+/**
+ * Scale-out benchmark: the same N small distinct samples, submitted through the HTTP API (8 in flight) until
+ * all are analysed, on
+ *  - the embedded stack: one `malpipe serve` on SQLite, a local object store and the SQLite queue;
+ *  - the scaled-out stack: one `malpipe serve --role api` and 1, 2, 4 `malpipe worker` processes on
+ *    PostgreSQL (a throwaway database per run), S3 (s3rver in this process, a fresh bucket per run) and BullMQ
+ *    (a private redis-server without persistence).
+ * Every process keeps the default 2 analyses at a time, so 1 worker analyses as many at once as `serve`.
+ * Reported: samples/s, the embedded/scaled wall-time ratio, and CPU seconds per 1,000 samples of the malpipe
+ * processes (with their sandbox children), of this process (HTTP client + s3rver) and of redis-server.
+ * Run: `node apps/cli/bin/run-ts.js bench/scale-out.ts [--samples 2000] [--workers 1,2,4] [--skip-embedded]`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { createApiClient } from '@malpipe/api-client';
+import { createPostgresTestDatabase } from '../apps/server/src/database/postgres-test-database.js';
+import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '../apps/server/src/storage/s3-test-server.js';
+import { mapLimit, startMalpipe, testAdminToken, waitUntil, type MalpipeProcess } from '../apps/server/test/scale-out-harness.js';
+import { startBenchRedis, type BenchRedis } from './queue-depth.js';
+
+export interface ScaleOutBenchOptions {
+  /** Distinct small samples per run. Default 2,000. */
+  readonly samples?: number;
+  /** Worker process counts for the scaled-out runs. Default [1, 2, 4]. */
+  readonly workers?: readonly number[];
+  readonly skipEmbedded?: boolean;
+  /** Longest wait for one run's analyses. Default 10 min. */
+  readonly timeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ScaleOutFigure {
+  /** `embedded` or `N workers`. */
+  readonly stack: string;
+  readonly samples: number;
+  readonly failed: number;
+  /** First submission to the last analysis finished. */
+  readonly ms: number;
+  readonly submitMs: number;
+  readonly samplesPerSecond: number;
+  /** CPU seconds per 1,000 samples: malpipe processes and their children, this process, redis-server. */
+  readonly malpipeCpuS: number;
+  readonly benchCpuS: number;
+  readonly redisCpuS: number;
+}
+
+export interface ScaleOutBenchResult {
+  readonly figures: readonly ScaleOutFigure[];
+}
+
+const CLK_TCK = 100;
+const SUBMIT_CONCURRENCY = 8;
+
+/** utime+stime of a process and of its waited-for children, in seconds (Linux /proc). */
+async function ownCpu(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the parenthesised command name; utime is field 14 of the whole line, i.e. index 11 here.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks / CLK_TCK;
+}
+
+/** CPU seconds of a process tree: live descendants plus whatever exited children were reaped into. */
+async function treeCpu(pid: number): Promise<number> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  let children: number[] = [];
+  for (const task of tasks) {
+    const list = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+    children = children.concat(list.split(/\s+/).filter((s) => s !== '').map(Number));
+  }
+  let total = await ownCpu(pid);
+  for (const child of children) total += await treeCpu(child);
+  return total;
+}
+
+function benchCpu(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+function makeSamples(count: number): Buffer[] {
+  return Array.from({ length: count }, (_, i) =>
+    Buffer.from(`sample ${i} ${randomBytes(16).toString('hex')} http://host-${i}.example-c2.top/p 10.${i % 250}.1.2\n${'x'.repeat(512)}`),
+  );
+}
+
+interface Stack {
+  readonly apiUrl: string;
+  readonly processes: readonly MalpipeProcess[];
+  /** Analyses in a final state (completed, failed). */
+  finished(): Promise<{ done: number; failed: number }>;
+}
+
+/** Submits every sample through `stack`'s API and waits until all are analysed; measures time and CPU. */
+async function measure(stackName: string, stack: Stack, token: string, samples: readonly Buffer[], redis: BenchRedis | null, timeoutMs: number): Promise<ScaleOutFigure> {
+  const client = createApiClient({ baseUrl: stack.apiUrl, token });
+  const cpuBefore = await Promise.all(stack.processes.map((p) => treeCpu(p.pid)));
+  const benchBefore = benchCpu();
+  const redisBefore = redis === null ? 0 : await ownCpu(redis.pid);
+  const started = performance.now();
+  await mapLimit(samples, SUBMIT_CONCURRENCY, (data, i) => client.submitSamples([{ name: `s${i}.txt`, data }]));
+  const submitMs = performance.now() - started;
+  let last = { done: 0, failed: 0 };
+  await waitUntil(
+    `${samples.length} analyses on ${stackName}`,
+    async () => {
+      last = await stack.finished();
+      return last.done >= samples.length;
+    },
+    timeoutMs,
+    50,
+  );
+  const ms = performance.now() - started;
+  const cpuAfter = await Promise.all(stack.processes.map((p) => treeCpu(p.pid)));
+  const perK = 1000 / samples.length;
+  return {
+    stack: stackName,
+    samples: samples.length,
+    failed: last.failed,
+    ms,
+    submitMs,
+    samplesPerSecond: (samples.length / ms) * 1000,
+    malpipeCpuS: cpuAfter.reduce((sum, cpu, i) => sum + cpu - (cpuBefore[i] ?? 0), 0) * perK,
+    benchCpuS: (benchCpu() - benchBefore) * perK,
+    redisCpuS: redis === null ? 0 : ((await ownCpu(redis.pid)) - redisBefore) * perK,
+  };
+}
+
+const FINISHED_SQL = "select count(*) as done, count(*) filter (where state = 'failed') as failed from analyses where state in ('completed', 'failed')";
+
+async function runEmbedded(samples: readonly Buffer[], timeoutMs: number): Promise<ScaleOutFigure> {
+  const dir = await mkdtemp(join(tmpdir(), 'malpipe-bench-embedded-'));
+  const token = testAdminToken();
+  const processes: MalpipeProcess[] = [];
+  let db: BetterSqlite3.Database | null = null;
+  try {
+    const { process: serve, match } = await startMalpipe(
+      'embedded',
+      ['serve', '--port', '0'],
+      {
+        MALPIPE_DATABASE_URL: `sqlite:${join(dir, 'malpipe.db')}`,
+        MALPIPE_STORE_URL: `file:${join(dir, 'objects')}`,
+        MALPIPE_QUEUE_URL: 'sqlite:',
+        MALPIPE_ADMIN_TOKEN: token,
+        MALPIPE_RATE_LIMIT_PER_MINUTE: '1000000',
+        MALPIPE_LOG_LEVEL: 'warn',
+      },
+      /serving on (http:\/\/\S+)/,
+    );
+    processes.push(serve);
+    const sqlite = new BetterSqlite3(join(dir, 'malpipe.db'), { readonly: true });
+    db = sqlite;
+    const query = sqlite.prepare(FINISHED_SQL);
+    return await measure('embedded (serve, SQLite)', {
+      apiUrl: match[1] ?? '',
+      processes,
+      finished: async () => query.get() as { done: number; failed: number },
+    }, token, samples, null, timeoutMs);
+  } finally {
+    db?.close();
+    await Promise.all(processes.map((p) => p.stop(10_000)));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runScaled(workers: number, samples: readonly Buffer[], s3: S3TestServer, redis: BenchRedis, timeoutMs: number): Promise<ScaleOutFigure> {
+  const postgres = await createPostgresTestDatabase();
+  if (!postgres.available) throw new Error(postgres.reason);
+  const token = testAdminToken();
+  const processes: MalpipeProcess[] = [];
+  const pool = new pg.Pool({ connectionString: postgres.url, max: 1 });
+  try {
+    const env = {
+      MALPIPE_DATABASE_URL: postgres.url,
+      MALPIPE_STORE_URL: s3.url(await s3.createBucket(), 'malpipe'),
+      MALPIPE_QUEUE_URL: `${redis.url}?prefix=bench-${randomBytes(4).toString('hex')}`,
+      AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
+      MALPIPE_ADMIN_TOKEN: token,
+      MALPIPE_RATE_LIMIT_PER_MINUTE: '1000000',
+      MALPIPE_LOG_LEVEL: 'warn',
+    };
+    // The API first: it migrates the database the workers then open.
+    const { process: api, match } = await startMalpipe('api', ['serve', '--role', 'api', '--port', '0'], env, /serving on (http:\/\/\S+)/);
+    processes.push(api);
+    const started = await Promise.all(
+      Array.from({ length: workers }, async (_, i) => (await startMalpipe(`worker${i}`, ['worker', '--health-port', '0'], env, /worker running/)).process),
+    );
+    processes.push(...started);
+    return await measure(`${workers} worker${workers === 1 ? '' : 's'} (PostgreSQL, S3, BullMQ)`, {
+      apiUrl: match[1] ?? '',
+      processes,
+      finished: async () => {
+        const row = (await pool.query<{ done: string; failed: string }>(FINISHED_SQL)).rows[0];
+        return { done: Number(row?.done ?? 0), failed: Number(row?.failed ?? 0) };
+      },
+    }, token, samples, redis, timeoutMs);
+  } finally {
+    await Promise.all(processes.map((p) => p.stop(10_000)));
+    await pool.end();
+    await postgres.drop();
+  }
+}
+
+export async function runScaleOutBench(options: ScaleOutBenchOptions = {}): Promise<ScaleOutBenchResult> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const samples = makeSamples(options.samples ?? 2_000);
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const figures: ScaleOutFigure[] = [];
+  const report = (f: ScaleOutFigure): void => {
+    figures.push(f);
+    log(`${f.stack}: ${f.samples} samples in ${(f.ms / 1000).toFixed(1)} s (submitted in ${(f.submitMs / 1000).toFixed(1)} s), ${f.samplesPerSecond.toFixed(1)}/s, ${f.failed} failed`);
+  };
+  if (options.skipEmbedded !== true) report(await runEmbedded(samples, timeoutMs));
+  const s3 = await startS3TestServer();
+  const redis = await startBenchRedis();
+  try {
+    for (const workers of options.workers ?? [1, 2, 4]) report(await runScaled(workers, samples, s3, redis, timeoutMs));
+  } finally {
+    await redis.stop();
+    await s3.stop();
+  }
+  const embedded = figures.find((f) => f.stack.startsWith('embedded'));
+  log('| stack | samples/s | wall s | wall vs embedded | malpipe CPU s/1k | bench CPU s/1k | redis CPU s/1k |');
+  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const f of figures)
+    log(
+      `| ${f.stack} | ${f.samplesPerSecond.toFixed(1)} | ${(f.ms / 1000).toFixed(1)} | ${embedded === undefined ? 'n/a' : `${(f.ms / embedded.ms).toFixed(2)}x`} | ` +
+        `${f.malpipeCpuS.toFixed(1)} | ${f.benchCpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} |`,
+    );
+  const one = figures.find((f) => f.stack.startsWith('1 worker'));
+  if (embedded !== undefined && one !== undefined)
+    log(`distributed overhead at one worker: ${(one.ms / embedded.ms).toFixed(2)}x the embedded wall time (goal < 1.3x)`);
+  return { figures };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const flag = (name: string): string | undefined => {
+    const index = args.indexOf(name);
+    return index >= 0 ? args[index + 1] : undefined;
+  };
+  const samples = flag('--samples');
+  const workers = flag('--workers');
+  await runScaleOutBench({
+    ...(samples === undefined ? {} : { samples: Number(samples) }),
+    ...(workers === undefined ? {} : { workers: workers.split(',').map(Number) }),
+    skipEmbedded: args.includes('--skip-embedded'),
+  });
+}
