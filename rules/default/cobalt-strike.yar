@@ -6,6 +6,7 @@ rule CobaltStrike_Beacon_Config_XOR : cobaltstrike beacon
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/software/S0154/"
         description = "Cobalt Strike beacon configuration block, plain or XOR-encoded with 0x69 (3.x) or 0x2E (4.x)"
         date = "2026-11-27"
         score = 80
@@ -22,6 +23,7 @@ rule CobaltStrike_Beacon_Strings : cobaltstrike beacon
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/software/S0154/"
         description = "Strings of an unencoded Cobalt Strike beacon DLL"
         date = "2026-11-27"
         score = 75
@@ -42,6 +44,7 @@ rule CobaltStrike_Stager_Shellcode : cobaltstrike stager shellcode
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/software/S0154/"
         description = "Metasploit/Cobalt Strike style HTTP stager: ror13 API hashes pushed before the WinINet calls"
         date = "2026-11-27"
         score = 70

@@ -4,6 +4,7 @@ rule Mimikatz_Strings : hacktool credentials
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/software/S0002/"
         description = "Mimikatz (or a build of its modules): command names and the author's signature strings"
         date = "2026-11-27"
         score = 85

@@ -4,6 +4,7 @@ rule Office_OLE_Macro_AutoExec : office macro
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/techniques/T1137/001/"
         description = "OLE (legacy Office) file with a VBA project and an auto-executing macro entry point"
         date = "2026-11-27"
         score = 50
@@ -25,6 +26,7 @@ rule Office_OOXML_Macro_Enabled : office macro
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/techniques/T1137/001/"
         description = "OOXML (zip) Office document carrying a VBA project (vbaProject.bin)"
         date = "2026-11-27"
         score = 30

@@ -4,6 +4,7 @@ rule UPX_Packed_PE : packer
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/techniques/T1027/002/"
         description = "PE file packed with UPX (UPX0/UPX1 section names and the UPX! marker)"
         date = "2026-11-27"
         score = 40
@@ -24,6 +25,7 @@ rule Embedded_PE_In_Non_PE : embedded
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/techniques/T1027/009/"
         description = "A PE image (MZ header with the standard DOS stub message) inside a file that is not itself a PE"
         date = "2026-11-27"
         score = 30

@@ -4,6 +4,7 @@ rule PowerShell_Download_Cradle : powershell downloader
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/techniques/T1059/001/"
         description = "PowerShell that downloads content and executes it (WebClient/Invoke-WebRequest + IEX)"
         date = "2026-11-27"
         score = 60
@@ -25,6 +26,7 @@ rule PowerShell_Encoded_Command : powershell obfuscation
 {
     meta:
         author = "malpipe"
+        reference = "https://attack.mitre.org/techniques/T1027/010/"
         description = "powershell.exe started hidden with a Base64 -EncodedCommand"
         date = "2026-11-27"
         score = 50

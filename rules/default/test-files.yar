@@ -4,6 +4,7 @@ rule EICAR_Test_File : test
 {
     meta:
         author = "malpipe"
+        reference = "https://www.eicar.org/download-anti-malware-testfile/"
         description = "EICAR anti-virus test file (harmless by design)"
         date = "2026-11-27"
         score = 10
