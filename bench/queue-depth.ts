@@ -7,7 +7,8 @@
  *  - memory per job: Redis `used_memory` (or SQLite pages) over the empty queue, divided by the depth;
  *  - enqueue rate: a fixed sample through the adapter's own `enqueue()` (one job per call, 16 in flight);
  *  - dequeue rate: the same number of jobs taken by the adapter's worker (`start()`, no-op handlers);
- *  best of 3 rounds each, since other load on a shared machine only slows a round down.
+ *  best of 3 rounds each, since other load on a shared machine only slows a round down, after one discarded
+ *  warm-up round on the empty queue.
  * Run: `node apps/cli/bin/run-ts.js bench/queue-depth.ts [--max 1000000] [--sample 5000] [--rounds 3] [--concurrency 16]
  *      [--sqlite-max 1000000] [--skip-bullmq] [--skip-sqlite]`.
  */
@@ -217,6 +218,7 @@ async function benchBullmq(options: Settings, depths: readonly number[], log: (l
   const figures: DepthFigure[] = [];
   try {
     await producer.waitUntilReady();
+    await rounds({ ...options, rounds: 1 }, adapter); // warm-up (JIT, connections), discarded
     const baseline = await usedMemory(client);
     let depth = 0;
     for (const target of depths) {
@@ -267,6 +269,7 @@ async function benchSqlite(options: Settings, depths: readonly number[], log: (l
     createJobQueue('sqlite:', db, { logger: quiet, maxWaiting: Number.MAX_SAFE_INTEGER });
   const figures: DepthFigure[] = [];
   try {
+    await rounds({ ...options, rounds: 1 }, adapter); // warm-up (JIT, page cache), discarded
     const baseline = await sqliteBytes(db);
     let depth = 0;
     let lastFillRate = 0;

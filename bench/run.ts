@@ -26,6 +26,11 @@ const BENCHES: readonly BenchEntry[] = [
     run: async (quick) => (await import('./cobaltstrike.js')).runCobaltStrikeBench(quick ? { imageMb: 128 } : {}),
   },
   {
+    name: 'yara-hunt',
+    what: 'local retrohunt over >= 1 GB of stored samples vs yara -r on the same files; rule generation from 100 samples',
+    run: async (quick) => (await import('./yara-hunt.js')).runYaraHuntBench(quick ? { corpusMb: 100 } : {}),
+  },
+  {
     name: 'scale-out',
     what: '2,000 samples through the API: embedded serve vs 1 api + 1, 2, 4 workers on PostgreSQL, S3, BullMQ',
     run: async (quick) => (await import('./scale-out.js')).runScaleOutBench(quick ? { samples: 200 } : {}),

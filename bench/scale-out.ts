@@ -8,7 +8,9 @@
  * Every process keeps the default 2 analyses at a time, so 1 worker analyses as many at once as `serve`.
  * Reported: samples/s, the embedded/scaled wall-time ratio, and CPU seconds per 1,000 samples of the malpipe
  * processes (with their sandbox children), of this process (HTTP client + s3rver) and of redis-server.
- * Run: `node apps/cli/bin/run-ts.js bench/scale-out.ts [--samples 2000] [--workers 1,2,4] [--skip-embedded]`.
+ * Run: `node apps/cli/bin/run-ts.js bench/scale-out.ts [--samples 2000] [--workers 1,2,4] [--skip-embedded]
+ *      [--file-store] [--sqlite-db]` (a shared local folder instead of S3, a shared SQLite file instead of
+ *      PostgreSQL: to tell which service the distributed overhead comes from).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -29,6 +31,10 @@ export interface ScaleOutBenchOptions {
   /** Worker process counts for the scaled-out runs. Default [1, 2, 4]. */
   readonly workers?: readonly number[];
   readonly skipEmbedded?: boolean;
+  /** Scaled-out runs keep objects in a local folder all processes share instead of S3: isolates s3rver's cost. */
+  readonly fileStore?: boolean;
+  /** Scaled-out runs share one SQLite file instead of PostgreSQL: isolates PostgreSQL's cost. */
+  readonly sqliteDb?: boolean;
   /** Longest wait for one run's analyses. Default 10 min. */
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
@@ -45,6 +51,8 @@ export interface ScaleOutFigure {
   readonly samplesPerSecond: number;
   /** CPU seconds per 1,000 samples: malpipe processes and their children, this process, redis-server. */
   readonly malpipeCpuS: number;
+  /** Of which the API process (`serve` itself when embedded). */
+  readonly apiCpuS: number;
   readonly benchCpuS: number;
   readonly redisCpuS: number;
 }
@@ -126,6 +134,7 @@ async function measure(stackName: string, stack: Stack, token: string, samples: 
     submitMs,
     samplesPerSecond: (samples.length / ms) * 1000,
     malpipeCpuS: cpuAfter.reduce((sum, cpu, i) => sum + cpu - (cpuBefore[i] ?? 0), 0) * perK,
+    apiCpuS: ((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0)) * perK,
     benchCpuS: (benchCpu() - benchBefore) * perK,
     redisCpuS: redis === null ? 0 : ((await ownCpu(redis.pid)) - redisBefore) * perK,
   };
@@ -168,17 +177,28 @@ async function runEmbedded(samples: readonly Buffer[], timeoutMs: number): Promi
   }
 }
 
-async function runScaled(workers: number, samples: readonly Buffer[], s3: S3TestServer, redis: BenchRedis, timeoutMs: number): Promise<ScaleOutFigure> {
-  const postgres = await createPostgresTestDatabase();
-  if (!postgres.available) throw new Error(postgres.reason);
+interface ScaledSetup {
+  readonly s3: S3TestServer | null;
+  readonly redis: BenchRedis;
+  /** A SQLite file all processes share instead of PostgreSQL: isolates PostgreSQL's cost. */
+  readonly sqliteDb: boolean;
+  readonly timeoutMs: number;
+}
+
+async function runScaled(workers: number, samples: readonly Buffer[], setup: ScaledSetup): Promise<ScaleOutFigure> {
+  const postgres = setup.sqliteDb ? null : await createPostgresTestDatabase();
+  if (postgres !== null && !postgres.available) throw new Error(postgres.reason);
+  // Objects and the SQLite file, when the run uses them instead of S3 and PostgreSQL.
+  const local = await mkdtemp(join(tmpdir(), 'malpipe-bench-scaled-'));
   const token = testAdminToken();
   const processes: MalpipeProcess[] = [];
-  const pool = new pg.Pool({ connectionString: postgres.url, max: 1 });
+  const pool = postgres === null ? null : new pg.Pool({ connectionString: postgres.url, max: 1 });
+  let sqlite: BetterSqlite3.Database | null = null;
   try {
     const env = {
-      MALPIPE_DATABASE_URL: postgres.url,
-      MALPIPE_STORE_URL: s3.url(await s3.createBucket(), 'malpipe'),
-      MALPIPE_QUEUE_URL: `${redis.url}?prefix=bench-${randomBytes(4).toString('hex')}`,
+      MALPIPE_DATABASE_URL: postgres === null ? `sqlite:${join(local, 'malpipe.db')}` : postgres.url,
+      MALPIPE_STORE_URL: setup.s3 === null ? `file:${join(local, 'objects')}` : setup.s3.url(await setup.s3.createBucket(), 'malpipe'),
+      MALPIPE_QUEUE_URL: `${setup.redis.url}?prefix=bench-${randomBytes(4).toString('hex')}`,
       AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
       MALPIPE_ADMIN_TOKEN: token,
@@ -192,18 +212,26 @@ async function runScaled(workers: number, samples: readonly Buffer[], s3: S3Test
       Array.from({ length: workers }, async (_, i) => (await startMalpipe(`worker${i}`, ['worker', '--health-port', '0'], env, /worker running/)).process),
     );
     processes.push(...started);
-    return await measure(`${workers} worker${workers === 1 ? '' : 's'} (PostgreSQL, S3, BullMQ)`, {
-      apiUrl: match[1] ?? '',
-      processes,
-      finished: async () => {
+    let finished: () => Promise<{ done: number; failed: number }>;
+    if (pool !== null) {
+      finished = async () => {
         const row = (await pool.query<{ done: string; failed: string }>(FINISHED_SQL)).rows[0];
         return { done: Number(row?.done ?? 0), failed: Number(row?.failed ?? 0) };
-      },
-    }, token, samples, redis, timeoutMs);
+      };
+    } else {
+      const db = new BetterSqlite3(join(local, 'malpipe.db'), { readonly: true });
+      sqlite = db;
+      const query = db.prepare(FINISHED_SQL);
+      finished = async () => query.get() as { done: number; failed: number };
+    }
+    const name = `${workers} worker${workers === 1 ? '' : 's'} (${postgres === null ? 'SQLite file' : 'PostgreSQL'}, ${setup.s3 === null ? 'local folder' : 'S3'}, BullMQ)`;
+    return await measure(name, { apiUrl: match[1] ?? '', processes, finished }, token, samples, setup.redis, setup.timeoutMs);
   } finally {
+    sqlite?.close();
     await Promise.all(processes.map((p) => p.stop(10_000)));
-    await pool.end();
-    await postgres.drop();
+    await pool?.end();
+    await postgres?.drop();
+    await rm(local, { recursive: true, force: true });
   }
 }
 
@@ -217,21 +245,23 @@ export async function runScaleOutBench(options: ScaleOutBenchOptions = {}): Prom
     log(`${f.stack}: ${f.samples} samples in ${(f.ms / 1000).toFixed(1)} s (submitted in ${(f.submitMs / 1000).toFixed(1)} s), ${f.samplesPerSecond.toFixed(1)}/s, ${f.failed} failed`);
   };
   if (options.skipEmbedded !== true) report(await runEmbedded(samples, timeoutMs));
-  const s3 = await startS3TestServer();
+  const s3 = options.fileStore === true ? null : await startS3TestServer();
   const redis = await startBenchRedis();
   try {
-    for (const workers of options.workers ?? [1, 2, 4]) report(await runScaled(workers, samples, s3, redis, timeoutMs));
+    const setup: ScaledSetup = { s3, redis, sqliteDb: options.sqliteDb === true, timeoutMs };
+    for (const workers of options.workers ?? [1, 2, 4]) report(await runScaled(workers, samples, setup));
   } finally {
     await redis.stop();
-    await s3.stop();
+    await s3?.stop();
   }
   const embedded = figures.find((f) => f.stack.startsWith('embedded'));
-  log('| stack | samples/s | wall s | wall vs embedded | malpipe CPU s/1k | bench CPU s/1k | redis CPU s/1k |');
-  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  log('| stack | samples/s | wall s | submit s | wall vs embedded | malpipe CPU s/1k | of which API | bench CPU s/1k | redis CPU s/1k |');
+  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const f of figures)
     log(
-      `| ${f.stack} | ${f.samplesPerSecond.toFixed(1)} | ${(f.ms / 1000).toFixed(1)} | ${embedded === undefined ? 'n/a' : `${(f.ms / embedded.ms).toFixed(2)}x`} | ` +
-        `${f.malpipeCpuS.toFixed(1)} | ${f.benchCpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} |`,
+      `| ${f.stack} | ${f.samplesPerSecond.toFixed(1)} | ${(f.ms / 1000).toFixed(1)} | ${(f.submitMs / 1000).toFixed(1)} | ` +
+        `${embedded === undefined ? 'n/a' : `${(f.ms / embedded.ms).toFixed(2)}x`} | ${f.malpipeCpuS.toFixed(1)} | ${f.apiCpuS.toFixed(1)} | ` +
+        `${f.benchCpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} |`,
     );
   const one = figures.find((f) => f.stack.startsWith('1 worker'));
   if (embedded !== undefined && one !== undefined)
@@ -251,5 +281,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(samples === undefined ? {} : { samples: Number(samples) }),
     ...(workers === undefined ? {} : { workers: workers.split(',').map(Number) }),
     skipEmbedded: args.includes('--skip-embedded'),
+    fileStore: args.includes('--file-store'),
+    sqliteDb: args.includes('--sqlite-db'),
   });
 }

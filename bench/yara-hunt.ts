@@ -32,6 +32,7 @@ import {
 
 const run = promisify(execFile);
 
+
 export interface YaraHuntBenchOptions {
   /** Stored corpus size; default 1,024 MB. */
   readonly corpusMb?: number;
@@ -46,7 +47,7 @@ export interface YaraHuntBenchReport {
   readonly corpus: { readonly files: number; readonly bytes: number; readonly ingestMs: number };
   readonly rules: number;
   readonly threads: number;
-  readonly retrohunt: { readonly ms: number; readonly matched: number; readonly errors: number };
+  readonly retrohunt: { readonly ms: number; readonly matched: number; readonly errors: number; readonly pipelinedMs: number };
   readonly yaraCli: { readonly ms: number; readonly matched: number };
   /** yara -r time / retrohunt time: >= 1 means the retrohunt is as fast or faster. */
   readonly speedup: number;
@@ -144,16 +145,25 @@ export async function runYaraHuntBench(options: YaraHuntBenchOptions = {}): Prom
       log(`corpus: ${stored.size} stored samples, ${(bytes / 1e6).toFixed(0)} MB (ingest ${(ingestMs / 1000).toFixed(1)} s)`);
 
       const ruleset = await huntRuleset();
-      const summary = await runRetrohunt(platform, ruleset, { concurrency: threads, engine: 'libyara' });
       const any = [...stored][0]!;
       const samplesDir = (platform.store.localPath(sampleKey(any)) ?? '').replace(/\/[0-9a-f]{2}\/[0-9a-f]{64}$/, '');
-      const cli = await yaraCli(ruleset, dir, samplesDir, threads);
+      // Alternate the two sides twice and keep each one's best run: the page cache and a shared machine's load
+      // then favour neither.
+      let summary = await runRetrohunt(platform, ruleset, { concurrency: threads, engine: 'libyara' });
+      let cli = await yaraCli(ruleset, dir, samplesDir, threads);
+      const again = await runRetrohunt(platform, ruleset, { concurrency: threads, engine: 'libyara' });
+      const cliAgain = await yaraCli(ruleset, dir, samplesDir, threads);
+      if (again.durationMs < summary.durationMs) summary = again;
+      if (cliAgain.ms < cli.ms) cli = cliAgain;
+      // The product default keeps more scans in flight than threads, hiding each call's JS round trip.
+      const pipelined = await runRetrohunt(platform, ruleset, { concurrency: threads * 2, engine: 'libyara' });
       const huntMatched = new Set((await platform.db.selectFrom('yara_matches').select('sha256').distinct().where('ruleset_version', '=', ruleset.version).execute()).map((r) => r.sha256));
       const sameMatches = huntMatched.size === cli.matched.size && [...huntMatched].every((s) => cli.matched.has(s));
       log(`rules: ${ruleset.sources.length} files; threads ${threads}`);
       log(`retrohunt (libyara, store + DB writes): ${(summary.durationMs / 1000).toFixed(2)} s, ${summary.matched} samples matched, ${summary.errors.length} errors`);
       log(`yara -r (Debian 4.2.3, same files): ${(cli.ms / 1000).toFixed(2)} s, ${cli.matched.size} samples matched`);
       log(`speed-up (yara -r / retrohunt): ${(cli.ms / summary.durationMs).toFixed(2)}x; same matched samples: ${sameMatches}`);
+      log(`retrohunt with ${threads * 2} scans in flight: ${(pipelined.durationMs / 1000).toFixed(2)} s (${(cli.ms / pipelined.durationMs).toFixed(2)}x yara -r)`);
 
       // (b) Generation: 100 samples, each with its own key, generated and verified; then one string rule.
       const n = options.generationSamples ?? 100;
@@ -187,7 +197,7 @@ export async function runYaraHuntBench(options: YaraHuntBenchOptions = {}): Prom
         corpus: { files: stored.size, bytes, ingestMs: Math.round(ingestMs) },
         rules: ruleset.sources.length,
         threads,
-        retrohunt: { ms: summary.durationMs, matched: summary.matched, errors: summary.errors.length },
+        retrohunt: { ms: summary.durationMs, matched: summary.matched, errors: summary.errors.length, pipelinedMs: pipelined.durationMs },
         yaraCli: { ms: Math.round(cli.ms), matched: cli.matched.size },
         speedup: cli.ms / summary.durationMs,
         sameMatches,

@@ -18,7 +18,7 @@ import { submitSample, type SubmitSampleDeps, type SubmitSampleInput, type Submi
 import { failAnalysis, runAnalysis, type AnalysisOutcome, type RunAnalysisDeps } from './analyses/run-analysis.js';
 import { getAnalysisStatus, getSampleReport } from './analyses/get-sample-report.js';
 import { recoverAnalyses, type RecoveryReport } from './analyses/recover-analyses.js';
-import type { HttpServices } from './http/http-services.js';
+import { submissionOf, type HttpServices } from './http/http-services.js';
 import { HashFetcher, markHashRequestsAnalysed } from './fetcher/hash-fetcher.js';
 import { createHashSources, enqueueFetchHash, fetchHashHandler, recoverHashRequests, rescheduleFetchHash } from './fetcher/create-sources.js';
 import { createCobaltStrikeHttpServices, csProbeHandler, enqueueCsProbeJob, startCsReprobe } from './cobaltstrike/cobaltstrike-wiring.js';
@@ -193,15 +193,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       queue,
       // Back-pressure at the edge only: children found by workers and recovery are never refused.
       submitSample: async (upload) =>
-        queue.assertRoom('analyze-sample').then(() => submit({
-          content: upload.content,
-          fileName: upload.fileName,
-          source: upload.source,
-          tags: upload.tags,
-          archivePasswords: upload.passwords.length > 0 ? upload.passwords : config.archivePasswords,
-          force: upload.force,
-          requestedBy: upload.submittedBy,
-        })),
+        queue.assertRoom('analyze-sample').then(() => submit(submissionOf(upload, config.archivePasswords))),
       getSampleReport: services.getSampleReport,
       getAnalysis: services.getAnalysis,
       cobaltStrike: createCobaltStrikeHttpServices(queue),

@@ -70,6 +70,8 @@ describe('createApiClient', () => {
     const created = await admin.createToken({ name: 'browser extension', role: 'submitter' });
     const extension = createApiClient({ baseUrl, token: created.token });
     expect((await admin.listTokens()).map((t) => t.id)).toContain(created.id);
+    expect(await extension.me()).toEqual({ tokenId: created.id, name: 'browser extension', role: 'submitter', permissions: ['read', 'submit'] });
+    expect((await admin.me()).permissions).toContain('jobs:manage');
 
     const forbidden = await extension.downloadSample('a'.repeat(64)).catch((error: unknown) => error);
     expect(forbidden).toBeInstanceOf(ApiError);
@@ -88,5 +90,12 @@ describe('createApiClient', () => {
       code: 'NETWORK_FAILED',
       status: 0,
     });
+  });
+
+  it('reads Cobalt Strike configs and team servers (typed, empty on a fresh server)', async () => {
+    expect(await admin.searchCobaltStrikeConfigs({ watermark: 1_359_593_325, c2: 'example.org', limit: 5 })).toEqual({ configs: [], nextCursor: null });
+    expect(await admin.listTeamServers({ limit: 10 })).toEqual([]);
+    await expect(admin.listTeamServerProbes('198.51.100.7:443')).rejects.toMatchObject({ status: 404 });
+    await expect(admin.getCobaltStrikeConfig('f'.repeat(64))).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -10,7 +10,7 @@ import { createDatabase } from '../src/database/create-database.js';
 import type { Database } from '../src/database/database.js';
 import type { RouteInfo } from '../src/http/authenticate.js';
 import { buildHttpApp } from '../src/http/build-app.js';
-import type { HttpServices } from '../src/http/http-services.js';
+import { submissionOf, type HttpServices } from '../src/http/http-services.js';
 import { getAnalysisStatus, getSampleReport } from '../src/analyses/get-sample-report.js';
 import { createJobQueue } from '../src/queue/sqlite-job-queue.js';
 import type { SqliteJobQueue } from '../src/queue/sqlite-job-queue.js';
@@ -72,16 +72,7 @@ export async function createApiHarness(options: HarnessOptions = {}): Promise<Ap
     db,
     store,
     queue,
-    submitSample: (upload) =>
-      submitSample(submitDeps, {
-        content: upload.content,
-        fileName: upload.fileName,
-        source: upload.source,
-        tags: upload.tags,
-        archivePasswords: upload.passwords.length > 0 ? upload.passwords : config.archivePasswords,
-        force: upload.force,
-        requestedBy: upload.submittedBy,
-      }),
+    submitSample: (upload) => submitSample(submitDeps, submissionOf(upload, config.archivePasswords)),
     getSampleReport: (hash) => getSampleReport(db, hash),
     getAnalysis: (id) => getAnalysisStatus(db, id),
   };

@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBodySchema, ROLES } from '@malpipe/api-client';
+import { ErrorBodySchema, MeSchema, PERMISSIONS, ROLES } from '@malpipe/api-client';
 import { createApiToken, ensureAdminToken, revokeApiToken } from '../src/auth/api-tokens.js';
-import { hasPermission, type Permission } from '../src/auth/permissions.js';
+import { hasPermission, ROLE_PERMISSIONS, type Permission } from '../src/auth/permissions.js';
 import { bearer, createApiHarness, type ApiHarness } from './api-harness.js';
 
 /** Every protected route the API is expected to have; the walk below must find at least these. */
@@ -21,6 +21,7 @@ const EXPECTED_ROUTES: Readonly<Record<string, Permission>> = {
   'POST /api/v1/tokens': 'tokens:manage',
   'GET /api/v1/tokens': 'tokens:manage',
   'DELETE /api/v1/tokens/:id': 'tokens:manage',
+  'GET /api/v1/me': 'read',
   'POST /api/v1/cobaltstrike/probe': 'download',
   'GET /api/v1/cobaltstrike/configs': 'read',
   'GET /api/v1/cobaltstrike/configs/:id': 'read',
@@ -110,6 +111,22 @@ describe('API security', () => {
     expect(hasPermission('analyst', 'download')).toBe(true);
     expect(hasPermission('analyst', 'tokens:manage')).toBe(false);
     expect(hasPermission('admin', 'jobs:manage')).toBe(true);
+  });
+
+  it('GET /me names the calling token, its role and exactly the permissions of that role', async () => {
+    for (const role of ROLES) {
+      const res = await h.app.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(h.tokens[role]) });
+      expect(res.statusCode, role).toBe(200);
+      const me = MeSchema.parse(res.json());
+      expect(me.role).toBe(role);
+      expect(me.permissions).toEqual(PERMISSIONS.filter((p) => ROLE_PERMISSIONS[role].has(p)));
+      const row = await h.db.selectFrom('api_tokens').select(['id', 'name']).where('id', '=', me.tokenId).executeTakeFirstOrThrow();
+      expect(row.name).toBe(me.name);
+      expect(JSON.stringify(res.json())).not.toContain(h.tokens[role]);
+    }
+    const { token, secret } = await createApiToken(h.db, { name: 'ci bot', role: 'submitter' });
+    const me = MeSchema.parse((await h.app.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(secret) })).json());
+    expect(me).toEqual({ tokenId: token.id, name: 'ci bot', role: 'submitter', permissions: ['read', 'submit'] });
   });
 
   it('records when a token was last used', async () => {

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ScriptedFailures, fileDigests, listenOnLoopback } from './fake-upstream.js';
 
 /**
  * A local server speaking the VirusTotal API v3 as documented (x-apikey auth, `{"data": ...}` objects,
@@ -44,7 +43,7 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
   const requests: FakeVirusTotal['requests'] = [];
   const searchResults: string[] = [];
   const retrohunts = new Map<string, { rules: string; created: number }>();
-  let failures: { count: number; status: number; body: string } = { count: 0, status: 0, body: '' };
+  const failures = new ScriptedFailures();
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -119,11 +118,7 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
       const recent = requests.filter((r) => r.key === key && r.at > since && r.status !== 429).length;
       if (recent > options.quota.limit) return error(res, 429, 'QuotaExceededError', 'Quota exceeded');
     }
-    if (failures.count > 0) {
-      failures.count--;
-      res.writeHead(failures.status, { 'content-type': 'text/html' });
-      return void res.end(failures.body);
-    }
+    if (failures.respond(res) !== null) return;
     const path = url.pathname.replace(/^\/api\/v3/, '');
     let m: RegExpExecArray | null;
     if (req.method === 'GET' && (m = /^\/files\/([^/]+)$/.exec(path)) !== null) {
@@ -240,25 +235,17 @@ export async function startFakeVirusTotal(options: FakeVirusTotalOptions): Promi
       handle(req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}/api/v3`,
     requests,
     searchResults,
     addFile(file) {
-      const digest = (algorithm: string): string => createHash(algorithm).update(file.bytes).digest('hex');
-      const sha256 = digest('sha256');
-      files.set(sha256, { ...file, sha256, md5: digest('md5'), sha1: digest('sha1') });
-      return sha256;
+      const digests = fileDigests(file.bytes);
+      files.set(digests.sha256, { ...file, ...digests });
+      return digests.sha256;
     },
-    failNext(count, status, body) {
-      failures = { count, status, body };
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    failNext: (count, status, body) => failures.failNext(count, status, body),
+    close,
   };
 }

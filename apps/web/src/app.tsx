@@ -1,7 +1,14 @@
 import { useEffect } from 'react';
 import { useSessionContext } from './auth/session.js';
 import { AnalysisPage } from './pages/analysis-page.js';
+import { CsConfigPage } from './pages/cs-config-page.js';
+import { CsConfigsPage } from './pages/cs-configs-page.js';
+import { CsServerPage } from './pages/cs-server-page.js';
+import { CsServersPage } from './pages/cs-servers-page.js';
 import { JobsPage } from './pages/jobs-page.js';
+import { RulePage } from './pages/rule-page.js';
+import { RulesetPage } from './pages/ruleset-page.js';
+import { RulesetsPage } from './pages/rulesets-page.js';
 import { SamplePage } from './pages/sample-page.js';
 import { SamplesPage } from './pages/samples-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
@@ -21,6 +28,20 @@ function title(route: Route): string {
       return `Analysis ${route.id}`;
     case 'jobs':
       return 'Jobs';
+    case 'rulesets':
+      return 'Rulesets';
+    case 'ruleset':
+      return `Ruleset ${route.version}`;
+    case 'rule':
+      return `Rule ${route.ruleName}`;
+    case 'cs-configs':
+      return 'Beacon configs';
+    case 'cs-config':
+      return `Beacon config ${route.id.slice(0, 12)}`;
+    case 'cs-servers':
+      return 'Team servers';
+    case 'cs-server':
+      return `Team server ${route.id}`;
     case 'sign-in':
       return 'Sign in';
     case 'not-found':
@@ -60,10 +81,12 @@ export function App() {
           {nav('/', 'Samples', route.name === 'samples' || route.name === 'sample')}
           {capabilities.submit && nav(paths.upload(), 'Upload', route.name === 'upload')}
           {nav(paths.jobs(), capabilities.manageJobs ? 'Jobs' : 'Analyses', route.name === 'jobs' || route.name === 'analysis')}
+          {nav(paths.rulesets(), 'Rulesets', route.name === 'rulesets' || route.name === 'ruleset' || route.name === 'rule')}
+          {nav(paths.csConfigs(), 'Cobalt Strike', route.name.startsWith('cs-'))}
         </nav>
         <span className="spacer" />
         <span className="whoami" title={session.remembered ? 'token remembered in this browser' : 'token kept for this tab only'}>
-          {capabilities.role ?? 'role unknown'}
+          {session.me === null ? 'role unknown' : `${session.me.name} · ${session.me.role}`}
           {session.remembered ? ' · remembered' : ''}
         </span>
         <button type="button" className="link-button" onClick={() => signOut()}>
@@ -76,6 +99,13 @@ export function App() {
         {route.name === 'upload' && <UploadPage />}
         {route.name === 'analysis' && <AnalysisPage id={route.id} />}
         {route.name === 'jobs' && <JobsPage />}
+        {route.name === 'rulesets' && <RulesetsPage />}
+        {route.name === 'ruleset' && <RulesetPage version={route.version} />}
+        {route.name === 'rule' && <RulePage name={route.ruleName} />}
+        {route.name === 'cs-configs' && <CsConfigsPage />}
+        {route.name === 'cs-config' && <CsConfigPage id={route.id} />}
+        {route.name === 'cs-servers' && <CsServersPage />}
+        {route.name === 'cs-server' && <CsServerPage id={route.id} />}
         {route.name === 'not-found' && (
           <div className="empty">
             <h2>Not found</h2>

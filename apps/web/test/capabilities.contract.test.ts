@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ROLES } from '@malpipe/api-client';
-import { ROLE_PERMISSIONS } from '@malpipe/server/auth/permissions';
-import { ROLE_CAPABILITIES } from '../src/auth/capabilities.js';
+import { permissionsOf, ROLE_PERMISSIONS } from '@malpipe/server/auth/permissions';
+import { capabilitiesOf } from '../src/auth/capabilities.js';
 
-describe('dashboard capabilities match the server role table', () => {
+/** What each role should see, given what GET /me answers for it (the server's permissionsOf). */
+const EXPECTED = {
+  reader: { submit: false, download: false, manageJobs: false, deployRulesets: false, probeServers: false },
+  submitter: { submit: true, download: false, manageJobs: false, deployRulesets: false, probeServers: false },
+  analyst: { submit: true, download: true, manageJobs: false, deployRulesets: false, probeServers: true },
+  admin: { submit: true, download: true, manageJobs: true, deployRulesets: true, probeServers: true },
+} as const;
+
+describe('dashboard capabilities follow the server role table through GET /me', () => {
   it.each(ROLES.map((role) => [role]))('%s', (role) => {
-    const permissions = ROLE_PERMISSIONS[role];
-    expect(ROLE_CAPABILITIES[role]).toEqual({
-      submit: permissions.has('submit'),
-      download: permissions.has('download'),
-      manageJobs: permissions.has('jobs:manage'),
-    });
+    expect(new Set(permissionsOf(role))).toEqual(ROLE_PERMISSIONS[role]);
+    expect(capabilitiesOf({ role, permissions: permissionsOf(role) })).toEqual({ role, ...EXPECTED[role] });
   });
 });

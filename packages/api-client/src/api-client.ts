@@ -7,6 +7,7 @@ import {
   HealthSchema,
   JobListSchema,
   JobSchema,
+  MeSchema,
   SampleReportSchema,
   SearchResponseSchema,
   SubmitHashesResponseSchema,
@@ -21,6 +22,7 @@ import {
   type Health,
   type Job,
   type JobListQuery,
+  type Me,
   type SampleReport,
   type SearchQuery,
   type SearchResponse,
@@ -38,6 +40,20 @@ import {
   type RulesetList,
   type RulesetVersionSummary,
 } from './ruleset-schemas.js';
+import {
+  ConfigDetailSchema,
+  ConfigSearchResponseSchema,
+  ProbeHistorySchema,
+  ProbeQueuedSchema,
+  ServerListResponseSchema,
+  type ConfigDetail,
+  type ConfigQuery,
+  type ConfigSearchResponse,
+  type ProbeQueued,
+  type ProbeRecord,
+  type ServerListQuery,
+  type TeamServerSummary,
+} from './cobaltstrike-schemas.js';
 
 /**
  * A failed API call. `code` is the server's stable error code (`SAMPLE_NOT_FOUND`, `RATE_LIMITED`...), or
@@ -100,6 +116,8 @@ export interface ApiClient {
   createToken(request: CreateTokenRequest): Promise<CreatedToken>;
   listTokens(): Promise<Token[]>;
   revokeToken(id: string): Promise<Token>;
+  /** The calling token: id, name, role and its role's permissions (any role). */
+  me(): Promise<Me>;
   listRulesets(): Promise<RulesetList>;
   /** One version with its diff against its parent and its quality-gate report. */
   getRuleset(version: string): Promise<RulesetDetail>;
@@ -108,6 +126,15 @@ export interface ApiClient {
   /** Admin: return to the version deployed before the active one. */
   rollbackRuleset(): Promise<RulesetVersionSummary>;
   getRuleHistory(name: string): Promise<RuleHistory>;
+  /** Beacon configs, newest first; filters combine with AND; pass `nextCursor` back as `cursor`. */
+  searchCobaltStrikeConfigs(query?: ConfigQuery): Promise<ConfigSearchResponse>;
+  /** One beacon config (id: 64 hex digits) with the samples and team servers it was seen in. */
+  getCobaltStrikeConfig(id: string): Promise<ConfigDetail>;
+  listTeamServers(query?: ServerListQuery): Promise<TeamServerSummary[]>;
+  /** A team server's probes (id `host:port`), newest first. */
+  listTeamServerProbes(id: string): Promise<ProbeRecord[]>;
+  /** Analyst/admin: queue a probe of `host:port`, `[v6]:port` or an http(s) URL. */
+  probeTeamServer(target: string): Promise<ProbeQueued>;
 }
 
 type QueryValue = string | number | boolean | undefined;
@@ -231,11 +258,21 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return (await json(TokenListSchema, 'GET', url('/tokens'))).tokens;
     },
     revokeToken: (id) => json(TokenSchema, 'DELETE', url(`/tokens/${path(id)}`)),
+    me: () => json(MeSchema, 'GET', url('/me')),
     listRulesets: () => json(RulesetListSchema, 'GET', url('/rulesets')),
     getRuleset: (version) => json(RulesetDetailSchema, 'GET', url(`/rulesets/${path(version)}`)),
     deployRuleset: (version) => json(RulesetVersionSchema, 'POST', url(`/rulesets/${path(version)}/deploy`)),
     rollbackRuleset: () => json(RulesetVersionSchema, 'POST', url('/rulesets/rollback')),
     getRuleHistory: (name) => json(RuleHistorySchema, 'GET', url(`/rules/${path(name)}/history`)),
+    searchCobaltStrikeConfigs: (query = {}) => json(ConfigSearchResponseSchema, 'GET', url('/cobaltstrike/configs', { ...query })),
+    getCobaltStrikeConfig: (id) => json(ConfigDetailSchema, 'GET', url(`/cobaltstrike/configs/${path(id)}`)),
+    async listTeamServers(query = {}) {
+      return (await json(ServerListResponseSchema, 'GET', url('/cobaltstrike/servers', { ...query }))).servers;
+    },
+    async listTeamServerProbes(id) {
+      return (await json(ProbeHistorySchema, 'GET', url(`/cobaltstrike/servers/${path(id)}/probes`))).probes;
+    },
+    probeTeamServer: (target) => json(ProbeQueuedSchema, 'POST', url('/cobaltstrike/probe'), { target }),
   };
 }
 

@@ -10,6 +10,11 @@ export const ROLES = ['admin', 'analyst', 'submitter', 'reader'] as const;
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 
+/** What a route may require; the server's role table (apps/server/src/auth/permissions.ts) grants them. */
+export const PERMISSIONS = ['read', 'submit', 'download', 'tokens:manage', 'jobs:manage'] as const;
+export const PermissionSchema = z.enum(PERMISSIONS);
+export type Permission = z.infer<typeof PermissionSchema>;
+
 export const HEX_HASH_LENGTHS = { md5: 32, sha1: 40, sha256: 64, sha512: 128 } as const;
 
 export const Sha256Schema = z
@@ -276,6 +281,15 @@ export type Token = z.infer<typeof TokenSchema>;
 export const CreatedTokenSchema = TokenSchema.extend({ token: z.string() });
 export type CreatedToken = z.infer<typeof CreatedTokenSchema>;
 export const TokenListSchema = z.object({ tokens: z.array(TokenSchema) });
+
+/** GET /me: the calling token (any role) and what its role may do, in PERMISSIONS order. */
+export const MeSchema = z.object({
+  tokenId: z.string(),
+  name: z.string(),
+  role: RoleSchema,
+  permissions: z.array(PermissionSchema),
+});
+export type Me = z.infer<typeof MeSchema>;
 
 export const IdParamsSchema = z.object({ id: z.string().min(1).max(128) });
 export const HashParamsSchema = z.object({ hash: AnyHashSchema });

@@ -1,10 +1,7 @@
-import type { Role } from '@malpipe/api-client';
+import { PERMISSIONS, type Permission, type Role } from '@malpipe/api-client';
 
-export { ROLES, type Role } from '@malpipe/api-client';
-
-/** What a route may require. Each route declares exactly one; the auth hook checks it against this table. */
-export const PERMISSIONS = ['read', 'submit', 'download', 'tokens:manage', 'jobs:manage'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+/** What a route may require (the list lives in the API schemas so GET /me can name them). Each route declares exactly one; the auth hook checks it against the table below. */
+export { PERMISSIONS, ROLES, type Permission, type Role } from '@malpipe/api-client';
 
 /**
  * The explicit role table (no inheritance by rank, so a change to one role never leaks into another):
@@ -20,4 +17,9 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
 
 export function hasPermission(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].has(permission);
+}
+
+/** The permissions of a role, in PERMISSIONS order (GET /me). */
+export function permissionsOf(role: Role): Permission[] {
+  return PERMISSIONS.filter((permission) => ROLE_PERMISSIONS[role].has(permission));
 }

@@ -13,6 +13,8 @@ import {
   type DatabaseConnection,
   type Driver,
   type MigrationResult,
+  type SqliteDatabase,
+  type SqliteStatement,
   type TransactionSettings,
 } from 'kysely';
 import { AppError } from '@malpipe/core';
@@ -102,7 +104,37 @@ function openSqlite(location: string, options: CreateDatabaseOptions): Database 
   } catch (error) {
     throw new AppError('DATABASE_FAILED', `cannot open SQLite database ${path}: ${(error as Error).message}`, { cause: error });
   }
-  return new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: native }) });
+  return new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(native) }) });
+}
+
+/** Distinct SQL texts whose prepared statements are kept (`in (...)` lists of varying length make more). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query anew, and preparing cost as much as running the small queries of the
+ * pipeline. Statements are reused by SQL text (least recently used dropped first). Safe because Kysely runs
+ * one query at a time on its single SQLite connection, a streamed query holding it until the end.
+ */
+function withStatementCache(native: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => {
+      cache.clear();
+      native.close();
+    },
+    prepare: (sql) => {
+      const cached = cache.get(sql);
+      if (cached !== undefined) {
+        cache.delete(sql);
+        cache.set(sql, cached);
+        return cached;
+      }
+      const statement = native.prepare(sql);
+      cache.set(sql, statement);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      return statement;
+    },
+  };
 }
 
 /**

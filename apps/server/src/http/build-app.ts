@@ -17,6 +17,7 @@ import { AppError } from '@malpipe/core';
 import { HealthSchema } from '@malpipe/api-client';
 import type { Config } from '../config.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerMeRoute } from './me-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { registerCobaltStrikeRoutes } from '../cobaltstrike/cobaltstrike-routes.js';
 import { API_PREFIX, installAuth, type RouteInfo } from './authenticate.js';
@@ -134,6 +135,7 @@ export async function buildHttpApp(
       });
       registerQueryRoutes(zodApi, services);
       registerAdminRoutes(zodApi, services);
+      registerMeRoute(zodApi);
       registerCobaltStrikeRoutes(zodApi, services);
       registerRulesetRoutes(zodApi, services);
     },

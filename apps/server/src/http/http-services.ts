@@ -4,6 +4,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { HashFetchQueue } from '../hashes/submit-hashes.js';
 import type { CobaltStrikeHttpServices } from '../cobaltstrike/cobaltstrike-wiring.js';
+import type { SubmitSampleInput } from '../samples/submit-sample.js';
 
 /** One uploaded file, as the samples route hands it to the pipeline. */
 export interface UploadedSample {
@@ -20,6 +21,19 @@ export interface UploadedSample {
   readonly source: string;
   /** Token id of the submitter. */
   readonly submittedBy: string;
+}
+
+/** The pipeline's submission for an upload; an upload without passwords gets `defaultPasswords` (the config's). */
+export function submissionOf(upload: UploadedSample, defaultPasswords: readonly string[]): SubmitSampleInput {
+  return {
+    content: upload.content,
+    fileName: upload.fileName,
+    source: upload.source,
+    tags: upload.tags,
+    archivePasswords: upload.passwords.length > 0 ? upload.passwords : defaultPasswords,
+    force: upload.force,
+    requestedBy: upload.submittedBy,
+  };
 }
 
 export interface SubmittedSampleResult {

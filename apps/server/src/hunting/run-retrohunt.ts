@@ -62,16 +62,22 @@ const MAX_HITS = 1_000;
 const MAX_ERRORS = 100;
 const MAX_STRINGS_STORED = 20;
 
-async function* storedSamples(db: Database, only: readonly string[] | undefined): AsyncGenerator<string> {
+interface StoredSample {
+  readonly sha256: string;
+  /** Null when only the hash was given. */
+  readonly size: number | null;
+}
+
+async function* storedSamples(db: Database, only: readonly string[] | undefined): AsyncGenerator<StoredSample> {
   if (only !== undefined) {
-    yield* only;
+    for (const sha256 of only) yield { sha256, size: null };
     return;
   }
   // Keyset pagination: constant memory however many samples are stored.
   let after = '';
   for (;;) {
-    const rows = await db.selectFrom('samples').select('sha256').where('sha256', '>', after).orderBy('sha256').limit(PAGE).execute();
-    for (const row of rows) yield row.sha256;
+    const rows = await db.selectFrom('samples').select(['sha256', 'size']).where('sha256', '>', after).orderBy('sha256').limit(PAGE).execute();
+    for (const row of rows) yield { sha256: row.sha256, size: Number(row.size) };
     const last = rows[rows.length - 1];
     if (last === undefined || rows.length < PAGE) return;
     after = last.sha256;
@@ -97,13 +103,14 @@ export async function runRetrohunt(platform: RetrohuntPlatform, ruleset: Ruleset
   const hits: RetrohuntHit[] = [];
   const errors: { sha256: string; code: string; message: string }[] = [];
   const samples = storedSamples(platform.db, options.sha256s);
-  const next = async (): Promise<string | undefined> => (await samples.next()).value ?? undefined;
+  const next = async (): Promise<StoredSample | undefined> => (await samples.next()).value ?? undefined;
 
   const worker = async (): Promise<void> => {
-    for (let sha256 = await next(); sha256 !== undefined; sha256 = await next()) {
+    for (let sample = await next(); sample !== undefined; sample = await next()) {
       if (options.signal?.aborted === true) return;
+      const { sha256 } = sample;
       try {
-        const { matches, size } = await scanSample(platform.store, rules, sha256, options.timeoutMs ?? 60_000);
+        const { matches, size } = await scanSample(platform.store, rules, sample, options.timeoutMs ?? 60_000);
         bytes += size;
         if (matches.length > 0) {
           matched++;
@@ -140,12 +147,12 @@ export async function runRetrohunt(platform: RetrohuntPlatform, ruleset: Ruleset
 }
 
 /** Local stores are scanned in place (libyara maps the file); others are read into memory first. */
-async function scanSample(store: ObjectStore, rules: CompiledRules, sha256: string, timeoutMs: number): Promise<{ matches: readonly YaraRuleMatch[]; size: number }> {
-  const key = sampleKey(sha256);
+async function scanSample(store: ObjectStore, rules: CompiledRules, sample: StoredSample, timeoutMs: number): Promise<{ matches: readonly YaraRuleMatch[]; size: number }> {
+  const key = sampleKey(sample.sha256);
   const path = store.localPath(key);
   if (path !== null) {
-    const stat = await store.stat(key);
-    return { matches: await rules.scanFile(path, { timeoutMs }), size: stat?.size ?? 0 };
+    const matches = await rules.scanFile(path, { timeoutMs });
+    return { matches, size: sample.size ?? (await store.stat(key))?.size ?? 0 };
   }
   const bytes = await store.getBytes(key);
   return { matches: await rules.scan(bytes, { timeoutMs }), size: bytes.byteLength };

@@ -10,7 +10,7 @@ import {
   type JobsOptions,
   type JobType,
 } from 'bullmq';
-import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
+import { AppError, JOB_STATES, type JobState } from '@malpipe/core';
 import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
 import { dialectOf } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
@@ -25,26 +25,34 @@ import type {
   WorkerOptions,
 } from './job-queue.js';
 import { withOutbox, type JobOutboxTable } from './job-outbox.js';
+import {
+  KEEP_COMPLETED_MS,
+  MAX_ERROR_LENGTH,
+  consoleLogger,
+  describeJobError,
+  isRetryableJobError,
+  jobTimeoutError,
+  noHandlerError,
+  positiveOption,
+  resolveEnqueueOptions,
+  resolveQueuePolicy,
+  retryDelayMs,
+  type QueueLogger,
+  type QueuePolicy,
+  type QueuePolicyOptions,
+  type ResolvedEnqueueOptions,
+} from './job-queue-policy.js';
 import { JOB_NAMES, isJobName, type JobName, type Jobs } from './jobs.js';
-import type { QueueLogger } from './sqlite-job-queue.js';
+import { WakeSignal } from './wake-signal.js';
 
-export interface BullmqJobQueueOptions {
+/** `leaseMs` is BullMQ's lock duration: a dead worker's job runs again about one to two leases later. */
+export interface BullmqJobQueueOptions extends QueuePolicyOptions {
   /** `redis://[user:password@]host:port[/db][?prefix=malpipe]` or `rediss://` for TLS. */
   readonly url: string;
   /** The metadata database holding the outbox (see enqueueInTransaction). */
   readonly db: Database;
   /** Redis key prefix; default the URL's `prefix` parameter or `malpipe`. Tests use a unique one. */
   readonly prefix?: string;
-  /** BullMQ lock duration: a dead worker's job runs again about one to two leases later. Default 60 s. */
-  readonly leaseMs?: number;
-  /** How often the outbox relay looks for rows written by other processes. Default 500 ms. */
-  readonly pollIntervalMs?: number;
-  /** First retry delay; doubles per attempt with equal jitter. Default 1 s. */
-  readonly backoffBaseMs?: number;
-  /** Longest retry delay. Default 5 min. */
-  readonly backoffMaxMs?: number;
-  readonly defaultMaxAttempts?: number;
-  readonly defaultTimeoutMs?: number;
   /** Completed jobs are deleted by BullMQ after this long (or beyond `keepCompletedCount`). Default 1 h. */
   readonly keepCompletedMs?: number;
   readonly keepCompletedCount?: number;
@@ -61,12 +69,7 @@ interface StoredJob {
   readonly timeoutMs: number;
 }
 
-interface ResolvedOptions {
-  readonly priority: number;
-  readonly delayMs: number;
-  readonly maxAttempts: number;
-  readonly timeoutMs: number;
-}
+type ResolvedOptions = ResolvedEnqueueOptions;
 
 interface ActiveJob {
   readonly controller: AbortController;
@@ -75,14 +78,9 @@ interface ActiveJob {
   done: Promise<void>;
 }
 
-const DEFAULTS = {
-  leaseMs: 60_000,
-  pollIntervalMs: 500,
-  backoffBaseMs: 1_000,
-  backoffMaxMs: 5 * 60_000,
-  defaultMaxAttempts: 3,
-  defaultTimeoutMs: 10 * 60_000,
-  keepCompletedMs: 60 * 60_000,
+/** Retention defaults; the options both backends share default in job-queue-policy.ts. */
+const RETENTION_DEFAULTS = {
+  keepCompletedMs: KEEP_COMPLETED_MS,
   keepCompletedCount: 100_000,
   keepDeadMs: 30 * 24 * 60 * 60_000,
 };
@@ -94,7 +92,6 @@ const RELAY_BATCH = 200;
 const MAX_LIST_LIMIT = 1_000;
 /** counts() inspects at most this many delayed jobs to tell back-off retries (`failed`) from delayed new jobs. */
 const DELAYED_SCAN_LIMIT = 1_000;
-const MAX_ERROR_LENGTH = 2_000;
 const NEVER = new Promise<never>(() => undefined);
 
 /** Maps malpipe's priority (higher first, any int32) onto BullMQ's range; extremes beyond +-10^6 share a level. */
@@ -121,7 +118,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
   readonly prefix: string;
   readonly #db: Database;
   readonly #connection: ConnectionOptions;
-  readonly #options: typeof DEFAULTS;
+  readonly #options: QueuePolicy & { readonly [K in keyof typeof RETENTION_DEFAULTS]: number };
   readonly #logger: QueueLogger;
   readonly #postgres: boolean;
   readonly #queues = new Map<JobName, Queue>();
@@ -131,8 +128,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
   #closing = false;
   #stopping: Promise<void> | undefined;
   #relayLoop: Promise<void> | undefined;
-  #relayWake: (() => void) | undefined;
-  #relayPending = false;
+  readonly #relaySignal = new WakeSignal();
 
   constructor(options: BullmqJobQueueOptions) {
     const { connection, prefix } = parseRedisUrl(options.url);
@@ -140,23 +136,14 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     this.prefix = options.prefix ?? prefix;
     this.#db = options.db;
     this.#options = {
-      leaseMs: positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'),
-      pollIntervalMs: positive(options.pollIntervalMs, DEFAULTS.pollIntervalMs, 'pollIntervalMs'),
-      backoffBaseMs: positive(options.backoffBaseMs, DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
-      backoffMaxMs: positive(options.backoffMaxMs, DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
-      defaultMaxAttempts: positive(
-        options.defaultMaxAttempts,
-        DEFAULTS.defaultMaxAttempts,
-        'defaultMaxAttempts',
-      ),
-      defaultTimeoutMs: positive(options.defaultTimeoutMs, DEFAULTS.defaultTimeoutMs, 'defaultTimeoutMs'),
-      keepCompletedMs: positive(options.keepCompletedMs, DEFAULTS.keepCompletedMs, 'keepCompletedMs'),
-      keepCompletedCount: positive(
+      ...resolveQueuePolicy(options),
+      keepCompletedMs: positiveOption(options.keepCompletedMs, RETENTION_DEFAULTS.keepCompletedMs, 'keepCompletedMs'),
+      keepCompletedCount: positiveOption(
         options.keepCompletedCount,
-        DEFAULTS.keepCompletedCount,
+        RETENTION_DEFAULTS.keepCompletedCount,
         'keepCompletedCount',
       ),
-      keepDeadMs: positive(options.keepDeadMs, DEFAULTS.keepDeadMs, 'keepDeadMs'),
+      keepDeadMs: positiveOption(options.keepDeadMs, RETENTION_DEFAULTS.keepDeadMs, 'keepDeadMs'),
     };
     this.#logger = options.logger ?? consoleLogger;
     this.#postgres = dialectOf(options.db) === 'postgres';
@@ -206,10 +193,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
   wake(): void {
     if (this.#closing) return;
     this.#relayLoop ??= this.#relay();
-    this.#relayPending = true;
-    const wake = this.#relayWake;
-    this.#relayWake = undefined;
-    wake?.();
+    this.#relaySignal.wake();
   }
 
   async start(handlers: JobHandlers, options: WorkerOptions): Promise<void> {
@@ -232,7 +216,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
         stalledInterval: this.#options.leaseMs,
         // A job whose worker keeps dying goes dead like an attempt that keeps failing.
         maxStalledCount: this.#options.defaultMaxAttempts,
-        settings: { backoffStrategy: (attemptsMade: number) => this.#backoff(attemptsMade) },
+        settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, this.#options) },
       });
       worker.on('error', (error) => this.#logger.error({ err: error, queue: name }, 'redis worker error'));
       this.#workers.push(worker);
@@ -252,7 +236,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
 
   async #stopWorkers(graceMs: number): Promise<void> {
     this.#closing = true;
-    this.#relayWake?.();
+    this.#relaySignal.wake();
     await this.#relayLoop;
     // Take no new jobs, give running handlers the grace period, then let BullMQ write their outcomes.
     await Promise.all(this.#workers.map((worker) => worker.pause(true)));
@@ -466,18 +450,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
 
   #resolve(name: JobName, options: EnqueueOptions = {}): ResolvedOptions {
     if (!isJobName(name)) throw new AppError('VALIDATION_FAILED', `unknown job name ${JSON.stringify(name)}`);
-    const priority = options.priority ?? 0;
-    const delayMs = options.delayMs ?? 0;
-    const maxAttempts = options.maxAttempts ?? this.#options.defaultMaxAttempts;
-    const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs;
-    if (!Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1)
-      throw invalidOption('priority', priority);
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw invalidOption('delayMs', delayMs);
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000)
-      throw invalidOption('maxAttempts', maxAttempts);
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1)
-      throw invalidOption('timeoutMs', timeoutMs);
-    return { priority, delayMs, maxAttempts, timeoutMs };
+    return resolveEnqueueOptions(options, this.#options);
   }
 
   #jobOptions(id: string, options: ResolvedOptions): JobsOptions {
@@ -493,15 +466,6 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       },
       removeOnFail: { age: Math.ceil(this.#options.keepDeadMs / 1000) },
     };
-  }
-
-  /** Equal jitter, as SqliteJobQueue: attempt n waits between half and all of base * 2^(n-1), capped. */
-  #backoff(attemptsMade: number): number {
-    const delay = Math.min(
-      this.#options.backoffMaxMs,
-      this.#options.backoffBaseMs * 2 ** Math.min(Math.max(0, attemptsMade - 1), 40),
-    );
-    return Math.round(delay / 2 + Math.random() * (delay / 2));
   }
 
   async #process(name: JobName, job: Job): Promise<void> {
@@ -520,14 +484,13 @@ export class BullmqJobQueue implements TransactionalJobQueue {
     const timeoutMs = data.timeoutMs ?? this.#options.defaultTimeoutMs;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const message = `job timed out after ${timeoutMs} ms`;
-        active.controller.abort(new AppError('INTERNAL', message, { retryable: true }));
-        reject(new Error(message));
+        const error = jobTimeoutError(timeoutMs);
+        active.controller.abort(error);
+        reject(new Error(error.message));
       }, timeoutMs);
     });
     try {
-      if (handler === undefined)
-        throw new AppError('INTERNAL', `no handler for job ${name}`, { retryable: false });
+      if (handler === undefined) throw noHandlerError(name);
       const run = handler({
         id: job.id ?? '',
         name,
@@ -540,8 +503,8 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       await Promise.race([run, timedOut]);
     } catch (error) {
       if (active.abandoned) return NEVER;
-      if (isAppError(error) && !error.retryable) throw new UnrecoverableError(describeError(error));
-      throw new Error(describeError(error));
+      if (!isRetryableJobError(error)) throw new UnrecoverableError(describeJobError(error));
+      throw new Error(describeJobError(error));
     } finally {
       clearTimeout(timer);
       this.#active.delete(active);
@@ -570,7 +533,7 @@ export class BullmqJobQueue implements TransactionalJobQueue {
         failures === 0
           ? this.#options.pollIntervalMs
           : Math.min(5_000, this.#options.pollIntervalMs * 2 ** Math.min(failures, 10));
-      if (moved < RELAY_BATCH && !this.#closing) await this.#sleep(pause);
+      if (moved < RELAY_BATCH && !this.#closing) await this.#relaySignal.sleep(pause);
     }
   }
 
@@ -629,23 +592,6 @@ export class BullmqJobQueue implements TransactionalJobQueue {
       });
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (this.#relayPending) {
-      this.#relayPending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#relayWake = undefined;
-        resolve();
-      }, ms);
-      this.#relayWake = () => {
-        clearTimeout(timer);
-        this.#relayPending = false;
-        resolve();
-      };
-    });
-  }
 }
 
 /**
@@ -769,27 +715,3 @@ function safeJson(text: string): unknown {
     return null;
   }
 }
-
-function describeError(error: unknown): string {
-  if (isAppError(error)) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0)
-    throw new AppError('CONFIG_INVALID', `job queue option ${name} must be positive, got ${value}`);
-  return value;
-}
-
-function invalidOption(name: string, value: number): AppError {
-  return new AppError('VALIDATION_FAILED', `invalid enqueue option ${name}: ${value}`, {
-    details: { [name]: value },
-  });
-}
-
-const consoleLogger: QueueLogger = {
-  warn: (fields, message) => console.warn(message, fields),
-  error: (fields, message) => console.error(message, fields),
-};

@@ -13,6 +13,7 @@ import type {
   TransactionalJobQueue,
   WorkerOptions,
 } from './job-queue.js';
+import { KEEP_COMPLETED_MS } from './job-queue-policy.js';
 import { JOB_NAMES, type JobName, type Jobs } from './jobs.js';
 import { JobMetrics } from './queue-metrics.js';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue.js';
@@ -105,7 +106,7 @@ class ManagedQueue implements ManagedJobQueue {
     this.backend = inner instanceof BullmqJobQueue ? 'bullmq' : 'sqlite';
     this.#maxWaiting = options.maxWaiting ?? 100_000;
     this.#retryAfterMs = options.retryAfterMs ?? 30_000;
-    this.#keepCompletedMs = options.keepCompletedMs ?? 60 * 60_000;
+    this.#keepCompletedMs = options.keepCompletedMs ?? KEEP_COMPLETED_MS;
     this.#housekeepingMs = options.housekeepingIntervalMs ?? 5 * 60_000;
   }
 

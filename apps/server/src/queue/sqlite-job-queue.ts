@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
-import { AppError, JOB_STATES, isAppError, type JobState } from '@malpipe/core';
+import { AppError, JOB_STATES, type JobState } from '@malpipe/core';
 import { dialectOf } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
 import type { JobRow, Schema } from '../database/schema.js';
@@ -14,43 +14,32 @@ import type {
   TransactionalJobQueue,
   WorkerOptions,
 } from './job-queue.js';
+import {
+  MAX_ERROR_LENGTH,
+  consoleLogger,
+  describeJobError,
+  isRetryableJobError,
+  jobTimeoutError,
+  noHandlerError,
+  resolveEnqueueOptions,
+  resolveQueuePolicy,
+  retryDelayMs,
+  type QueueLogger,
+  type QueuePolicy,
+  type QueuePolicyOptions,
+} from './job-queue-policy.js';
 import { JOB_NAMES, isJobName, type JobName, type Jobs } from './jobs.js';
+import { WakeSignal } from './wake-signal.js';
 
-/** The slice of a pino logger the queue writes to. */
-export interface QueueLogger {
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
+export type { QueueLogger } from './job-queue-policy.js';
 
-export interface SqliteJobQueueOptions {
-  /**
-   * How long a claimed job stays leased without renewal. A worker renews every third of it while the handler
-   * runs; when a worker dies, another one re-runs the job once the lease has expired. Default 60 s.
-   */
-  readonly leaseMs?: number;
-  /** How often workers look for jobs enqueued by other processes. Default 500 ms. */
-  readonly pollIntervalMs?: number;
-  /** First retry delay; doubles per attempt with equal jitter (half fixed, half random). Default 1 s. */
-  readonly backoffBaseMs?: number;
-  /** Longest retry delay. Default 5 min. */
-  readonly backoffMaxMs?: number;
-  readonly defaultMaxAttempts?: number;
-  readonly defaultTimeoutMs?: number;
+/** A worker renews its lease every third of `leaseMs` while the handler runs. */
+export interface SqliteJobQueueOptions extends QueuePolicyOptions {
   /** Written to `lease_owner`; default `<host>:<pid>:<random>`. */
   readonly owner?: string;
   readonly logger?: QueueLogger;
 }
 
-const DEFAULTS = {
-  leaseMs: 60_000,
-  pollIntervalMs: 500,
-  backoffBaseMs: 1_000,
-  backoffMaxMs: 5 * 60_000,
-  defaultMaxAttempts: 3,
-  defaultTimeoutMs: 10 * 60_000,
-};
-
-const MAX_ERROR_LENGTH = 2_000;
 const MAX_LIST_LIMIT = 1_000;
 /** States a worker may claim once `run_at` has passed: new jobs and failed attempts awaiting their retry. */
 const WAITING: readonly JobState[] = ['queued', 'failed'];
@@ -83,7 +72,7 @@ interface ActiveJob {
  */
 export class SqliteJobQueue implements TransactionalJobQueue {
   readonly #db: Database;
-  readonly #options: typeof DEFAULTS;
+  readonly #options: QueuePolicy;
   readonly #owner: string;
   readonly #logger: QueueLogger;
   readonly #postgres: boolean;
@@ -96,19 +85,11 @@ export class SqliteJobQueue implements TransactionalJobQueue {
   #loop: Promise<void> | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
-  #wakePending = false;
-  #wakeWaiter: (() => void) | undefined;
+  readonly #wakeSignal = new WakeSignal();
 
   constructor(db: Database, options: SqliteJobQueueOptions = {}) {
     this.#db = db;
-    this.#options = {
-      leaseMs: positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'),
-      pollIntervalMs: positive(options.pollIntervalMs, DEFAULTS.pollIntervalMs, 'pollIntervalMs'),
-      backoffBaseMs: positive(options.backoffBaseMs, DEFAULTS.backoffBaseMs, 'backoffBaseMs'),
-      backoffMaxMs: positive(options.backoffMaxMs, DEFAULTS.backoffMaxMs, 'backoffMaxMs'),
-      defaultMaxAttempts: positive(options.defaultMaxAttempts, DEFAULTS.defaultMaxAttempts, 'defaultMaxAttempts'),
-      defaultTimeoutMs: positive(options.defaultTimeoutMs, DEFAULTS.defaultTimeoutMs, 'defaultTimeoutMs'),
-    };
+    this.#options = resolveQueuePolicy(options);
     this.#owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.#logger = options.logger ?? consoleLogger;
     this.#postgres = dialectOf(db) === 'postgres';
@@ -132,10 +113,7 @@ export class SqliteJobQueue implements TransactionalJobQueue {
   }
 
   wake(): void {
-    this.#wakePending = true;
-    const waiter = this.#wakeWaiter;
-    this.#wakeWaiter = undefined;
-    waiter?.();
+    this.#wakeSignal.wake();
   }
 
   async start(handlers: JobHandlers, options: WorkerOptions): Promise<void> {
@@ -231,15 +209,7 @@ export class SqliteJobQueue implements TransactionalJobQueue {
 
   async #insert<N extends JobName>(db: Kysely<Schema>, name: N, payload: Jobs[N], options: EnqueueOptions = {}): Promise<string> {
     if (!isJobName(name)) throw new AppError('VALIDATION_FAILED', `unknown job name ${JSON.stringify(name)}`);
-    const priority = options.priority ?? 0;
-    const delayMs = options.delayMs ?? 0;
-    const maxAttempts = options.maxAttempts ?? this.#options.defaultMaxAttempts;
-    const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs;
-    if (!Number.isSafeInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) throw invalidOption('priority', priority);
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw invalidOption('delayMs', delayMs);
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) throw invalidOption('maxAttempts', maxAttempts);
-    // setTimeout fires at once beyond 2^31-1 ms (about 24.8 days), so that is the longest timeout.
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) throw invalidOption('timeoutMs', timeoutMs);
+    const { priority, delayMs, maxAttempts, timeoutMs } = resolveEnqueueOptions(options, this.#options);
     const id = randomUUID();
     const now = Date.now();
     await db
@@ -280,26 +250,8 @@ export class SqliteJobQueue implements TransactionalJobQueue {
       } catch (error) {
         this.#logger.error({ err: error, owner: this.#owner }, 'job claim failed');
       }
-      if (!claimed) await this.#sleep(this.#options.pollIntervalMs);
+      if (!claimed) await this.#wakeSignal.sleep(this.#options.pollIntervalMs);
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#wakePending) {
-      this.#wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wakeWaiter = undefined;
-        resolve();
-      }, ms);
-      this.#wakeWaiter = () => {
-        clearTimeout(timer);
-        this.#wakePending = false;
-        resolve();
-      };
-    });
   }
 
   /**
@@ -384,15 +336,14 @@ export class SqliteJobQueue implements TransactionalJobQueue {
     job.renewTimer = setInterval(() => void this.#renew(job), Math.max(1, Math.floor(this.#options.leaseMs / 3)));
     job.timeoutTimer = setTimeout(() => {
       if (job.settled) return;
-      const message = `timed out after ${row.timeout_ms} ms`;
       this.#settle(job);
-      job.controller.abort(new AppError('INTERNAL', `job ${message}`, { retryable: true }));
-      void this.#fail(row, message, true);
+      job.controller.abort(jobTimeoutError(row.timeout_ms));
+      void this.#fail(row, `timed out after ${row.timeout_ms} ms`, true);
     }, row.timeout_ms);
 
     job.done = (async () => {
       try {
-        if (handler === undefined) throw new AppError('INTERNAL', `no handler for job ${row.name}`, { retryable: false });
+        if (handler === undefined) throw noHandlerError(row.name);
         const payload = parsePayload(row);
         await handler({ id: row.id, name, payload, attempt: row.attempts, signal: job.controller.signal });
         if (!job.settled) {
@@ -402,8 +353,7 @@ export class SqliteJobQueue implements TransactionalJobQueue {
       } catch (error) {
         if (!job.settled) {
           this.#settle(job);
-          const retryable = !(isAppError(error) && !error.retryable);
-          await this.#fail(row, describeError(error), retryable);
+          await this.#fail(row, describeJobError(error), isRetryableJobError(error));
         }
       } finally {
         this.#active.delete(row.id);
@@ -444,8 +394,7 @@ export class SqliteJobQueue implements TransactionalJobQueue {
       await this.#finish(row, 'dead', message);
       return;
     }
-    const delay = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** Math.min(row.attempts - 1, 40));
-    const runAt = Date.now() + Math.round(delay / 2 + Math.random() * (delay / 2));
+    const runAt = Date.now() + retryDelayMs(row.attempts, this.#options);
     await this.#finish(row, 'failed', message, runAt);
   }
 
@@ -510,27 +459,6 @@ function parsePayload(row: JobRow): Jobs[JobName] {
   }
 }
 
-function describeError(error: unknown): string {
-  if (isAppError(error)) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
 function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new AppError('CONFIG_INVALID', `job queue option ${name} must be positive, got ${value}`);
-  return value;
-}
-
-function invalidOption(name: string, value: number): AppError {
-  return new AppError('VALIDATION_FAILED', `invalid enqueue option ${name}: ${value}`, { details: { [name]: value } });
-}
-
-const consoleLogger: QueueLogger = {
-  warn: (fields, message) => console.warn(message, fields),
-  error: (fields, message) => console.error(message, fields),
-};

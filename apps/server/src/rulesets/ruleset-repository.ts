@@ -7,7 +7,7 @@ import { diffRuleIdentities, ruleIdentities, type RuleIdentity, type RulesetDiff
 import { loadRulesetFromDirectory, type YaraSource } from '@malpipe/yara-engine';
 import type { Database } from '../database/database.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { RulesetState } from './ruleset-tables.js';
+import type { RulesetState, RulesetVersionsTable } from './ruleset-tables.js';
 
 /**
  * Ruleset versions: `importRuleset` turns a rules directory (or git work tree) into an immutable version
@@ -46,21 +46,9 @@ export interface RulesetDeps {
   readonly now?: () => Date;
 }
 
-type VersionRow = {
-  id: string;
-  created_at: string;
-  parent_id: string | null;
-  source_path: string | null;
-  git_commit: string | null;
-  files: string;
-  rules: string;
-  rule_count: number;
-  check_passed: number | null;
-  state: RulesetState;
-  activated_at: string | null;
-};
-
 const VERSION_COLUMNS = ['id', 'created_at', 'parent_id', 'source_path', 'git_commit', 'files', 'rules', 'rule_count', 'check_passed', 'state', 'activated_at'] as const;
+/** The columns toVersion reads, typed from the table so the two cannot drift. */
+type VersionRow = Pick<RulesetVersionsTable, (typeof VERSION_COLUMNS)[number]>;
 const VERSION_ID = /^[0-9a-f]{16}$/;
 
 function toVersion(row: VersionRow): RulesetVersion {

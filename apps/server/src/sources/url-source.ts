@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { AppError } from '@malpipe/core';
+import { checkHost, compileAddressPolicy, type AddressFilter } from '../net/address-policy.js';
 import type { SampleRef, SampleSource, SourceLookup } from './sample-source.js';
 
 /**
@@ -22,61 +22,10 @@ export interface UrlSourceOptions {
   readonly maxRedirects?: number;
 }
 
-const BLOCKED = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  BLOCKED.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const) {
-  BLOCKED.addSubnet(net, prefix, 'ipv6');
-}
-
-/** True when `address` (an IP literal) is in a private, loopback or otherwise non-public range. */
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return BLOCKED.check(address, 'ipv4');
-  if (family !== 6) return true;
-  const lower = address.toLowerCase();
-  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) reach an IPv4 host: judge that host.
-  const embedded = /^(?:::ffff:|64:ff9b::)(?:0:)?([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (embedded !== null) {
-    const hi = parseInt(embedded[1] ?? '0', 16);
-    const lo = parseInt(embedded[2] ?? '0', 16);
-    return isPrivateAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-  }
-  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted?.[1] !== undefined) return isPrivateAddress(dotted[1]);
-  return BLOCKED.check(address, 'ipv6');
-}
-
 export class UrlSource implements SampleSource {
   readonly name = 'url';
   readonly #allowPrivate: boolean;
-  readonly #allowed = new BlockList();
+  readonly #isAllowed: AddressFilter;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #maxRedirects: number;
@@ -86,24 +35,15 @@ export class UrlSource implements SampleSource {
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.#maxRedirects = options.maxRedirects ?? 5;
-    for (const network of options.allowedNetworks ?? []) {
-      const [address = '', prefix] = network.split('/');
-      const family = isIP(address);
-      if (family === 0)
-        throw new AppError('CONFIG_INVALID', `allowed network "${network}" is not an IP address or CIDR`);
-      const type = family === 4 ? 'ipv4' : 'ipv6';
-      this.#allowed.addSubnet(
-        address,
-        prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix),
-        type,
-      );
-    }
+    this.#isAllowed = compileAddressPolicy({
+      allowPrivate: this.#allowPrivate,
+      allowedNetworks: options.allowedNetworks ?? [],
+    });
   }
 
   /** True when a connection to `address` is refused. */
   isRefused(address: string): boolean {
-    if (this.#allowPrivate || !isPrivateAddress(address)) return false;
-    return !this.#allowed.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+    return !this.#isAllowed(address);
   }
 
   accepts(ref: SampleRef): boolean {
@@ -169,28 +109,20 @@ export class UrlSource implements SampleSource {
         new AppError('URL_FORBIDDEN', `${redact(url)}: ${host} is a private or reserved address`),
       );
     }
-    const isRefused = (address: string): boolean => this.isRefused(address);
     // Resolve, check every address, and connect to the one checked: the socket never sees another answer.
     const lookup: LookupFunction = (hostname, options, callback) => {
-      dnsLookup(hostname, { all: true, verbatim: true }).then(
-        (addresses) => {
-          const refused = addresses.find((a) => isRefused(a.address));
-          const first = addresses[0];
-          if (refused !== undefined) {
+      checkHost(hostname, this.#isAllowed).then(
+        ({ addresses, refused }) => {
+          if (refused !== null) {
             callback(
-              new AppError(
-                'URL_FORBIDDEN',
-                `${hostname} resolves to ${refused.address}, a private or reserved address`,
-              ),
+              new AppError('URL_FORBIDDEN', `${hostname} resolves to ${refused.address}, a private or reserved address`),
               '',
               4,
             );
-          } else if (first === undefined) {
-            callback(new AppError('UPSTREAM_FAILED', `${hostname} does not resolve`), '', 4);
           } else if (options.all === true) {
-            callback(null, addresses);
+            callback(null, [...addresses]);
           } else {
-            callback(null, first.address, first.family);
+            callback(null, addresses[0].address, addresses[0].family);
           }
         },
         (error: unknown) => callback(error as NodeJS.ErrnoException, '', 4),

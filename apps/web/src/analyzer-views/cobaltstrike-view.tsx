@@ -1,13 +1,86 @@
+import type { ReactNode } from 'react';
 import { CopyValue } from '../components/copy-value.js';
 import { Facts } from '../components/section.js';
 import { formatHex } from '../format/format.js';
-import type { CobaltStrikeResult } from './result-schemas.js';
+import type { BeaconConfig, CobaltStrikeResult } from './result-schemas.js';
 
 function settingValue(value: unknown): string {
   if (value === null || value === undefined) return '—';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
+}
+
+/** One decoded configuration: the key facts, parser issues and every setting. */
+export function BeaconConfigView({ config, title, settingsOpen = false }: { readonly config: BeaconConfig; readonly title: ReactNode; readonly settingsOpen?: boolean }) {
+  return (
+    <div className="cs-config">
+      <h4>{title}</h4>
+      <Facts
+        rows={[
+          ['Version', config.version.name],
+          ['Architecture', config.architecture ?? '?'],
+          ['Container', config.source],
+          ['XOR key', config.xorKey === null ? 'none' : formatHex(config.xorKey, 2)],
+          ['Watermark', config.watermark === null ? '—' : <CopyValue key="w" value={String(config.watermark)} />],
+          ['Trial build', config.trial ? 'yes (EICAR marker)' : 'no'],
+          ['C2 hosts', config.c2.hosts.length === 0 ? '—' : <span className="mono">{config.c2.hosts.join(', ')}</span>],
+          [
+            'C2 URLs',
+            config.c2.urls.length === 0 ? '—' : (
+              <span className="stack">
+                {config.c2.urls.map((u) => (
+                  <CopyValue key={u} value={u} />
+                ))}
+              </span>
+            ),
+          ],
+          [
+            'Public key',
+            config.publicKey === null ? '—' : (
+              <span>
+                {config.publicKey.bits ?? '?'} bits, MD5 <CopyValue value={config.publicKey.md5} />
+                {config.publicKey.knownPrivateKey && <strong className="danger"> private key is public: traffic can be decrypted</strong>}
+              </span>
+            ),
+          ],
+          ['Guardrails', config.guardrails === null ? undefined : `key ${config.guardrails.environmentKey ?? 'not recovered'}${config.guardrails.checksumVerified ? ' (verified)' : ''}`],
+        ]}
+      />
+      {config.issues.length > 0 && (
+        <ul className="warn small">
+          {config.issues.map((issue, j) => (
+            <li key={j}>
+              <code>{issue.code}</code> {issue.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <details open={settingsOpen}>
+        <summary>All {config.settings.length} settings</summary>
+        <table className="grid">
+          <thead>
+            <tr>
+              <th className="num">Id</th>
+              <th>Setting</th>
+              <th>Type</th>
+              <th>Value</th>
+            </tr>
+          </thead>
+          <tbody>
+            {config.settings.map((s, j) => (
+              <tr key={j}>
+                <td className="num">{s.id}</td>
+                <td className="mono">{s.name}</td>
+                <td className="small">{s.type}</td>
+                <td className="mono string-value">{settingValue(s.value)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </div>
+  );
 }
 
 export function CobaltStrikeView({ cs }: { readonly cs: CobaltStrikeResult }) {
@@ -23,74 +96,15 @@ export function CobaltStrikeView({ cs }: { readonly cs: CobaltStrikeResult }) {
         )}
       </p>
       {cs.configs.map((c, i) => (
-        <div key={i} className="cs-config">
-          <h4>
-            Configuration {i + 1} at <span className="mono">{formatHex(c.offset)}</span>
-          </h4>
-          <Facts
-            rows={[
-              ['Version', c.version.name],
-              ['Architecture', c.architecture ?? '?'],
-              ['Container', c.source],
-              ['XOR key', c.xorKey === null ? 'none' : formatHex(c.xorKey, 2)],
-              ['Watermark', c.watermark === null ? '—' : <CopyValue key="w" value={String(c.watermark)} />],
-              ['Trial build', c.trial ? 'yes (EICAR marker)' : 'no'],
-              ['C2 hosts', c.c2.hosts.length === 0 ? '—' : <span className="mono">{c.c2.hosts.join(', ')}</span>],
-              [
-                'C2 URLs',
-                c.c2.urls.length === 0 ? '—' : (
-                  <span className="stack">
-                    {c.c2.urls.map((u) => (
-                      <CopyValue key={u} value={u} />
-                    ))}
-                  </span>
-                ),
-              ],
-              [
-                'Public key',
-                c.publicKey === null ? '—' : (
-                  <span>
-                    {c.publicKey.bits ?? '?'} bits, MD5 <CopyValue value={c.publicKey.md5} />
-                    {c.publicKey.knownPrivateKey && <strong className="danger"> private key is public: traffic can be decrypted</strong>}
-                  </span>
-                ),
-              ],
-              ['Guardrails', c.guardrails === null ? undefined : `key ${c.guardrails.environmentKey ?? 'not recovered'}${c.guardrails.checksumVerified ? ' (verified)' : ''}`],
-            ]}
-          />
-          {c.issues.length > 0 && (
-            <ul className="warn small">
-              {c.issues.map((issue, j) => (
-                <li key={j}>
-                  <code>{issue.code}</code> {issue.message}
-                </li>
-              ))}
-            </ul>
-          )}
-          <details>
-            <summary>All {c.settings.length} settings</summary>
-            <table className="grid">
-              <thead>
-                <tr>
-                  <th className="num">Id</th>
-                  <th>Setting</th>
-                  <th>Type</th>
-                  <th>Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {c.settings.map((s, j) => (
-                  <tr key={j}>
-                    <td className="num">{s.id}</td>
-                    <td className="mono">{s.name}</td>
-                    <td className="small">{s.type}</td>
-                    <td className="mono string-value">{settingValue(s.value)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </details>
-        </div>
+        <BeaconConfigView
+          key={i}
+          config={c}
+          title={
+            <>
+              Configuration {i + 1} at <span className="mono">{formatHex(c.offset)}</span>
+            </>
+          }
+        />
       ))}
       {cs.stagers.length > 0 && (
         <>

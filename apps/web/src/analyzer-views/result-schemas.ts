@@ -247,35 +247,35 @@ export const HashesResultSchema = z.object({ ssdeep: z.string().nullable(), tlsh
 
 const JsonValueSchema: z.ZodType<unknown> = z.unknown();
 
+/** One decoded beacon configuration (the analyser's native view; also the API's stored config). */
+export const BeaconConfigSchema = z.object({
+  offset: num,
+  inputOffset: num.optional(),
+  xorKey: z.number().nullable().default(null),
+  source: str,
+  architecture: z.string().nullable(),
+  version: z.object({ name: str, number: z.string().nullable() }),
+  trial: z.boolean().default(false),
+  settings: z
+    .array(z.object({ id: num, name: str, type: str, value: JsonValueSchema, raw: z.string().optional() }))
+    .default([]),
+  c2: z.object({ hosts: strings, hostsIdna: strings, urls: strings }),
+  publicKey: z
+    .object({ md5: str, sha256: str, bits: z.number().nullable(), knownPrivateKey: z.boolean() })
+    .nullable()
+    .default(null),
+  watermark: z.number().nullable(),
+  guardrails: z
+    .object({ environmentKey: z.string().nullable(), checksumVerified: z.boolean() })
+    .nullable()
+    .default(null),
+  issues: z.array(z.object({ code: str, message: str })).default([]),
+});
+export type BeaconConfig = z.infer<typeof BeaconConfigSchema>;
+
 export const CobaltStrikeResultSchema = z.object({
   beaconDetected: z.boolean(),
-  configs: z
-    .array(
-      z.object({
-        offset: num,
-        inputOffset: num.optional(),
-        xorKey: z.number().nullable().default(null),
-        source: str,
-        architecture: z.string().nullable(),
-        version: z.object({ name: str, number: z.string().nullable() }),
-        trial: z.boolean().default(false),
-        settings: z
-          .array(z.object({ id: num, name: str, type: str, value: JsonValueSchema, raw: z.string().optional() }))
-          .default([]),
-        c2: z.object({ hosts: strings, hostsIdna: strings, urls: strings }),
-        publicKey: z
-          .object({ md5: str, sha256: str, bits: z.number().nullable(), knownPrivateKey: z.boolean() })
-          .nullable()
-          .default(null),
-        watermark: z.number().nullable(),
-        guardrails: z
-          .object({ environmentKey: z.string().nullable(), checksumVerified: z.boolean() })
-          .nullable()
-          .default(null),
-        issues: z.array(z.object({ code: str, message: str })).default([]),
-      }),
-    )
-    .default([]),
+  configs: z.array(BeaconConfigSchema).default([]),
   stagers: z
     .array(
       z.object({

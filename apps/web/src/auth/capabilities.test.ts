@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { capabilitiesOf, roleFromForbiddenMessage } from './capabilities.js';
+import { capabilitiesOf, UNKNOWN_CAPABILITIES } from './capabilities.js';
 
-describe('capabilities', () => {
-  it('reads the role from a FORBIDDEN message', () => {
-    expect(roleFromForbiddenMessage('role analyst lacks the "jobs:manage" permission')).toBe('analyst');
-    expect(roleFromForbiddenMessage('role root lacks everything')).toBeNull();
-    expect(roleFromForbiddenMessage('forbidden')).toBeNull();
+describe('capabilitiesOf', () => {
+  it('shows a control only when GET /me granted its permission', () => {
+    expect(capabilitiesOf({ role: 'submitter', permissions: ['read', 'submit'] })).toEqual({
+      role: 'submitter',
+      submit: true,
+      download: false,
+      manageJobs: false,
+      deployRulesets: false,
+      probeServers: false,
+    });
+    expect(capabilitiesOf({ role: 'analyst', permissions: ['read', 'submit', 'download'] })).toMatchObject({ probeServers: true, deployRulesets: false });
+    expect(capabilitiesOf({ role: 'reader', permissions: ['read'] }).submit).toBe(false);
   });
-  it('shows only what a known role may do, everything while unknown', () => {
-    expect(capabilitiesOf('submitter')).toEqual({ role: 'submitter', submit: true, download: false, manageJobs: false });
-    expect(capabilitiesOf('reader').submit).toBe(false);
-    expect(capabilitiesOf(null)).toMatchObject({ download: true, manageJobs: true });
+  it('trusts the permissions, not the role name', () => {
+    expect(capabilitiesOf({ role: 'admin', permissions: ['read'] })).toMatchObject({ manageJobs: false, deployRulesets: false });
+  });
+  it('shows everything while the role is unknown', () => {
+    expect(Object.values(UNKNOWN_CAPABILITIES).filter((v) => v === false)).toEqual([]);
   });
 });

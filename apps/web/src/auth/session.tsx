@@ -1,8 +1,8 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { ApiError, createApiClient, type ApiClient } from '@malpipe/api-client';
+import { ApiError, createApiClient, type ApiClient, type Me } from '@malpipe/api-client';
 import { navigate } from '../routing/router.js';
 import { paths } from '../routing/routes.js';
-import { capabilitiesOf, roleFromForbiddenMessage, UNKNOWN_CAPABILITIES, type Capabilities } from './capabilities.js';
+import { capabilitiesOf, UNKNOWN_CAPABILITIES, type Capabilities } from './capabilities.js';
 import { browserTokenStores, clearToken, loadToken, normalizeToken, saveToken, type StoredToken } from './token-store.js';
 
 /**
@@ -14,6 +14,8 @@ export interface Session {
   readonly token: string;
   readonly remembered: boolean;
   readonly api: ApiClient;
+  /** The token as `GET /me` describes it; null until it answers. */
+  readonly me: Me | null;
   readonly capabilities: Capabilities;
 }
 
@@ -43,26 +45,15 @@ export function isUnauthorized(error: unknown): boolean {
   return error instanceof ApiError && error.status === 401;
 }
 
-/** Learns the token's role: an admin-only call succeeds for admins; its 403 names the role otherwise. */
-async function probeCapabilities(api: ApiClient): Promise<Capabilities> {
-  try {
-    await api.listJobs({ limit: 1 });
-    return capabilitiesOf('admin');
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 403) return capabilitiesOf(roleFromForbiddenMessage(error.message));
-    throw error;
-  }
-}
-
 export function SessionProvider({ children }: { readonly children: ReactNode }) {
   const [stored, setStored] = useState<StoredToken | null>(() => loadToken(stores));
-  const [capabilities, setCapabilities] = useState<Capabilities>(UNKNOWN_CAPABILITIES);
+  const [me, setMe] = useState<Me | null>(null);
   const [signInMessage, setSignInMessage] = useState<string | null>(null);
 
   const signOut = useCallback((message?: string) => {
     clearToken(stores);
     setStored(null);
-    setCapabilities(UNKNOWN_CAPABILITIES);
+    setMe(null);
     setSignInMessage(message ?? null);
     const here = currentPath();
     navigate(paths.signIn(here.startsWith('/sign-in') || message === undefined ? undefined : here), { replace: true });
@@ -82,10 +73,11 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
     const candidate = normalizeToken(token);
     if (candidate === '') throw new Error('Paste a token first.');
     const api = clientFor(candidate);
-    // Any read route checks the token; an empty page is cheap.
-    await api.search({ limit: 1 });
+    // GET /me checks the token (any role may call it) and says what it may do.
+    const found = await api.me();
     const saved = saveToken(stores, candidate, remember);
     setSignInMessage(null);
+    setMe(found);
     setStored(saved);
   }, []);
 
@@ -94,9 +86,10 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   useEffect(() => {
     if (api === null) return;
     let cancelled = false;
-    probeCapabilities(api)
+    api
+      .me()
       .then((found) => {
-        if (!cancelled) setCapabilities(found);
+        if (!cancelled) setMe(found);
       })
       .catch((error: unknown) => {
         if (!cancelled) reportError(error);
@@ -106,18 +99,20 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
     };
   }, [api, reportError]);
 
+  const capabilities = useMemo<Capabilities>(() => (me === null ? UNKNOWN_CAPABILITIES : capabilitiesOf(me)), [me]);
+
   const value = useMemo<SessionContextValue>(
     () => ({
       session:
         stored === null || api === null
           ? null
-          : { token: stored.token, remembered: stored.remembered, api, capabilities },
+          : { token: stored.token, remembered: stored.remembered, api, me, capabilities },
       signInMessage,
       signIn,
       signOut,
       reportError,
     }),
-    [stored, api, capabilities, signInMessage, signIn, signOut, reportError],
+    [stored, api, me, capabilities, signInMessage, signIn, signOut, reportError],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -6,6 +6,13 @@ export type Route =
   | { readonly name: 'upload' }
   | { readonly name: 'analysis'; readonly id: string }
   | { readonly name: 'jobs' }
+  | { readonly name: 'rulesets' }
+  | { readonly name: 'ruleset'; readonly version: string }
+  | { readonly name: 'rule'; readonly ruleName: string }
+  | { readonly name: 'cs-configs' }
+  | { readonly name: 'cs-config'; readonly id: string }
+  | { readonly name: 'cs-servers' }
+  | { readonly name: 'cs-server'; readonly id: string }
   | { readonly name: 'sign-in' }
   | { readonly name: 'not-found'; readonly path: string };
 
@@ -34,6 +41,23 @@ export function matchRoute(pathname: string): Route {
     if (id !== null && id !== '') return { name: 'analysis', id };
   }
   if (first === 'jobs' && segments.length === 1) return { name: 'jobs' };
+  if (first === 'rulesets' && segments.length === 1) return { name: 'rulesets' };
+  if (first === 'rulesets' && second !== undefined && third === undefined) {
+    const version = decodeSegment(second);
+    if (version !== null && version !== '') return { name: 'ruleset', version };
+  }
+  if (first === 'rules' && second !== undefined && third === undefined) {
+    const ruleName = decodeSegment(second);
+    if (ruleName !== null && ruleName !== '') return { name: 'rule', ruleName };
+  }
+  if (first === 'cobaltstrike') {
+    const [, , , fourth] = segments;
+    if (second === undefined || (second === 'configs' && third === undefined)) return { name: 'cs-configs' };
+    if (second === 'servers' && third === undefined) return { name: 'cs-servers' };
+    const id = third === undefined || fourth !== undefined ? null : decodeSegment(third);
+    if (id !== null && id !== '' && second === 'configs') return { name: 'cs-config', id };
+    if (id !== null && id !== '' && second === 'servers') return { name: 'cs-server', id };
+  }
   if (first === 'sign-in' && segments.length === 1) return { name: 'sign-in' };
   return { name: 'not-found', path: pathname };
 }
@@ -44,6 +68,14 @@ export const paths = {
   upload: (): string => '/upload',
   analysis: (id: string): string => `/analyses/${encodeURIComponent(id)}`,
   jobs: (state?: string): string => (state === undefined ? '/jobs' : `/jobs?state=${encodeURIComponent(state)}`),
+  rulesets: (): string => '/rulesets',
+  ruleset: (version: string): string => `/rulesets/${encodeURIComponent(version)}`,
+  rule: (name: string): string => `/rules/${encodeURIComponent(name)}`,
+  /** `query`: an encoded query string (see cobaltstrike/config-filters.ts), '' for none. */
+  csConfigs: (query = ''): string => (query === '' ? '/cobaltstrike/configs' : `/cobaltstrike/configs?${query}`),
+  csConfig: (id: string): string => `/cobaltstrike/configs/${encodeURIComponent(id)}`,
+  csServers: (): string => '/cobaltstrike/servers',
+  csServer: (id: string): string => `/cobaltstrike/servers/${encodeURIComponent(id)}`,
   signIn: (next?: string): string =>
     next === undefined || next === '' || next === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(next)}`,
 } as const;

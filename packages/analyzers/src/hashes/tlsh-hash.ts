@@ -28,12 +28,22 @@ const V_TABLE = Uint8Array.from([
   139, 112, 43, 71, 109, 184, 209,
 ]);
 
-function pearson(salt: number, a: number, b: number, c: number): number {
-  let h = V_TABLE[salt] as number;
-  h = V_TABLE[h ^ a] as number;
-  h = V_TABLE[h ^ b] as number;
-  return V_TABLE[h ^ c] as number;
+/**
+ * The first two steps of a salted Pearson hash depend on the salt and the newest byte only: one 256-entry
+ * table per salt (0: checksum; 2, 3, 5, 7, 11, 13: buckets) saves a lookup per triplet in the byte loop.
+ */
+function saltTable(salt: number): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let a = 0; a < 256; a++) table[a] = V_TABLE[(V_TABLE[salt] as number) ^ a] as number;
+  return table;
 }
+const S0 = saltTable(0);
+const S2 = saltTable(2);
+const S3 = saltTable(3);
+const S5 = saltTable(5);
+const S7 = saltTable(7);
+const S11 = saltTable(11);
+const S13 = saltTable(13);
 
 /** Log-scale length byte (reference `l_capturing`). */
 function lengthCapture(length: number): number {
@@ -71,20 +81,20 @@ export function tlshHash(bytes: Uint8Array): string | null {
   if (length > 3) [w4, w3, w2, w1] = [w3, w2, w1, bytes[3] as number];
   for (let i = 4; i < length; i++) {
     const w0 = bytes[i] as number;
-    checksum = pearson(0, w0, w1, checksum);
-    let r: number;
-    r = pearson(2, w0, w1, w2);
-    buckets[r] = (buckets[r] as number) + 1;
-    r = pearson(3, w0, w1, w3);
-    buckets[r] = (buckets[r] as number) + 1;
-    r = pearson(5, w0, w2, w3);
-    buckets[r] = (buckets[r] as number) + 1;
-    r = pearson(7, w0, w2, w4);
-    buckets[r] = (buckets[r] as number) + 1;
-    r = pearson(11, w0, w1, w4);
-    buckets[r] = (buckets[r] as number) + 1;
-    r = pearson(13, w0, w3, w4);
-    buckets[r] = (buckets[r] as number) + 1;
+    checksum = V_TABLE[(V_TABLE[(S0[w0] as number) ^ w1] as number) ^ checksum] as number;
+    const r0 = V_TABLE[(V_TABLE[(S2[w0] as number) ^ w1] as number) ^ w2] as number;
+    const r1 = V_TABLE[(V_TABLE[(S3[w0] as number) ^ w1] as number) ^ w3] as number;
+    const r2 = V_TABLE[(V_TABLE[(S5[w0] as number) ^ w2] as number) ^ w3] as number;
+    const r3 = V_TABLE[(V_TABLE[(S7[w0] as number) ^ w2] as number) ^ w4] as number;
+    const r4 = V_TABLE[(V_TABLE[(S11[w0] as number) ^ w1] as number) ^ w4] as number;
+    const r5 = V_TABLE[(V_TABLE[(S13[w0] as number) ^ w3] as number) ^ w4] as number;
+    // Increments after the lookups: they no longer sit between independent hash chains.
+    buckets[r0]!++;
+    buckets[r1]!++;
+    buckets[r2]!++;
+    buckets[r3]!++;
+    buckets[r4]!++;
+    buckets[r5]!++;
     w4 = w3;
     w3 = w2;
     w2 = w1;

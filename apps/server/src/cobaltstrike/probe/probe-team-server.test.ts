@@ -3,7 +3,6 @@ import { createServer as createNetServer, connect as netConnect, type AddressInf
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBeacon, sampleSettings } from '@malpipe/analyzers/test/builders/build-beacon';
-import { deniedAddressReason, isAddressAllowed } from './address-policy.js';
 import { checksum8, checksum8Uri, isChecksum8Uri } from './checksum8-uri.js';
 import { startEmulatedTeamServer, stageForUri, type EmulatedTeamServer } from './emulated-team-server.js';
 import { defaultDialer, fetchStage, type Dialer } from './fetch-stage.js';
@@ -45,39 +44,6 @@ describe('checksum8Uri', () => {
     expect(isChecksum8Uri('/ab2h', 'x64')).toBe(true);
     expect(isChecksum8Uri('/ab2h', 'x86')).toBe(false);
     expect(isChecksum8Uri('/index.html')).toBe(false);
-  });
-});
-
-describe('address policy', () => {
-  it.each([
-    ['127.0.0.1', 'loopback'],
-    ['10.0.0.1', 'private'],
-    ['172.20.1.1', 'private'],
-    ['192.168.1.1', 'private'],
-    ['100.64.0.1', 'carrier-grade NAT'],
-    ['169.254.169.254', 'link-local'],
-    ['224.0.0.1', 'multicast'],
-    ['240.0.0.1', 'reserved'],
-    ['0.0.0.0', 'this network'],
-    ['::1', 'loopback'],
-    ['::', 'unspecified'],
-    ['fe80::1', 'link-local'],
-    ['fd00::1', 'unique local'],
-    ['ff02::1', 'multicast'],
-    ['::ffff:127.0.0.1', 'loopback'],
-    ['::ffff:a9fe:a9fe', 'link-local'],
-    ['2001:db8::1', 'documentation'],
-  ])('denies %s (%s)', (address, label) => {
-    expect(deniedAddressReason(address)).toContain(label);
-    expect(isAddressAllowed(address, {})).toBe(false);
-  });
-
-  it('allows public unicast, and loopback only when asked', () => {
-    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '100.128.0.1']) expect(deniedAddressReason(address)).toBeNull();
-    expect(isAddressAllowed('127.0.0.1', { allowLoopbackForTests: true })).toBe(true);
-    expect(isAddressAllowed('::1', { allowLoopbackForTests: true })).toBe(true);
-    expect(isAddressAllowed('10.0.0.1', { allowLoopbackForTests: true })).toBe(false);
-    expect(isAddressAllowed('10.0.0.1', { allowPrivate: true })).toBe(true);
   });
 });
 

@@ -1,9 +1,9 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import { AppError, toAppError } from '@malpipe/core';
+import { AppError, isAppError, toAppError } from '@malpipe/core';
 import { parseBeaconConfigs, stagerUriArch, type BeaconConfig, type FoundStager, type ParseBeaconOptions } from '@malpipe/analyzers/cobaltstrike/index';
-import { resolveAllowedAddresses, type AddressPolicy, type HostLookup } from './address-policy.js';
+import { checkHost, compileAddressPolicy, type AddressPolicy, type CheckedHost, type HostLookup } from '../../net/address-policy.js';
 import { checksum8Uri, type RandomInt, type StageArch } from './checksum8-uri.js';
 import { fetchFailureReason, fetchStage, type Dialer, type TlsCertificateInfo } from './fetch-stage.js';
 import { RateLimiter, delay } from './rate-limiter.js';
@@ -34,7 +34,7 @@ export const PROBE_DEFAULTS = Object.freeze({
   perHostIntervalMs: 1_000,
 });
 
-export interface ProbeOptions extends AddressPolicy {
+export interface ProbeOptions extends Pick<AddressPolicy, 'allowPrivate' | 'allowLoopbackForTests'> {
   /** Schemes to try; default both for `host:port`, the URL's own for a URL. */
   readonly schemes?: readonly ProbeScheme[];
   readonly archs?: readonly StageArch[];
@@ -143,6 +143,26 @@ function hostHeader(url: URL): string {
   return url.host;
 }
 
+/**
+ * Resolves the target and checks every address it resolves to. Returns the addresses to connect to (callers pin
+ * them); throws FORBIDDEN before any connection is made, UPSTREAM_FAILED (not retryable) when the name does not resolve.
+ */
+async function resolveAllowedAddresses(host: string, options: ProbeOptions): Promise<readonly string[]> {
+  let checked: CheckedHost;
+  try {
+    checked = await checkHost(host, compileAddressPolicy(options), options.lookup);
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    throw new AppError('UPSTREAM_FAILED', `cannot resolve ${host}: ${(error as Error).message}`, { cause: error, retryable: false });
+  }
+  if (checked.refused !== null) {
+    const { address, reason } = checked.refused;
+    const via = address === checked.host ? '' : ` (${checked.host} resolves to ${address})`;
+    throw new AppError('FORBIDDEN', `refusing to probe ${address}${via}: ${reason} address`, { details: { host: checked.host, address } });
+  }
+  return checked.addresses.map((a) => a.address);
+}
+
 function attemptError(error: unknown): ProbeAttemptError {
   const appError = toAppError(error, 'UPSTREAM_FAILED');
   return { code: appError.code, reason: fetchFailureReason(appError), message: appError.message };
@@ -159,7 +179,7 @@ function attemptError(error: unknown): ProbeAttemptError {
 export async function probeTeamServer(target: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   const parsed = parseProbeTarget(target);
   const startedAt = new Date().toISOString();
-  const addresses = await resolveAllowedAddresses(parsed.host, options, options.lookup);
+  const addresses = await resolveAllowedAddresses(parsed.host, options);
   const address = addresses[0] as string;
   const limiter = options.rateLimiter ?? new RateLimiter({ globalIntervalMs: PROBE_DEFAULTS.globalIntervalMs, perHostIntervalMs: PROBE_DEFAULTS.perHostIntervalMs });
   const sleep = options.sleep ?? delay;
