@@ -7,7 +7,8 @@
  *    (a private redis-server without persistence).
  * Every process keeps the default 2 analyses at a time, so 1 worker analyses as many at once as `serve`.
  * Reported: samples/s, the embedded/scaled wall-time ratio, and CPU seconds per 1,000 samples of the malpipe
- * processes (with their sandbox children), of this process (HTTP client + s3rver) and of redis-server.
+ * processes (with their sandbox children), of this process (HTTP client + s3rver), of redis-server and of the
+ * PostgreSQL backends serving the run's database.
  * Run: `node apps/cli/bin/run-ts.js bench/scale-out.ts [--samples 2000] [--workers 1,2,4] [--skip-embedded]
  *      [--file-store] [--sqlite-db]` (a shared local folder instead of S3, a shared SQLite file instead of
  *      PostgreSQL: to tell which service the distributed overhead comes from).
@@ -55,6 +56,8 @@ export interface ScaleOutFigure {
   readonly apiCpuS: number;
   readonly benchCpuS: number;
   readonly redisCpuS: number;
+  /** PostgreSQL backends serving the malpipe processes (0 when the run has no PostgreSQL). */
+  readonly postgresCpuS: number;
 }
 
 export interface ScaleOutBenchResult {
@@ -102,6 +105,13 @@ interface Stack {
   readonly processes: readonly MalpipeProcess[];
   /** Analyses in a final state (completed, failed). */
   finished(): Promise<{ done: number; failed: number }>;
+  /** Pids of the PostgreSQL backends serving the malpipe processes. */
+  postgresBackends?(): Promise<number[]>;
+}
+
+/** CPU seconds of each pid, to subtract a later reading from. */
+async function cpuByPid(pids: readonly number[]): Promise<Map<number, number>> {
+  return new Map(await Promise.all(pids.map(async (pid) => [pid, await ownCpu(pid)] as const)));
 }
 
 /** Submits every sample through `stack`'s API and waits until all are analysed; measures time and CPU. */
@@ -110,6 +120,7 @@ async function measure(stackName: string, stack: Stack, token: string, samples: 
   const cpuBefore = await Promise.all(stack.processes.map((p) => treeCpu(p.pid)));
   const benchBefore = benchCpu();
   const redisBefore = redis === null ? 0 : await ownCpu(redis.pid);
+  const postgresBefore = await cpuByPid((await stack.postgresBackends?.()) ?? []);
   const started = performance.now();
   await mapLimit(samples, SUBMIT_CONCURRENCY, (data, i) => client.submitSamples([{ name: `s${i}.txt`, data }]));
   const submitMs = performance.now() - started;
@@ -125,6 +136,9 @@ async function measure(stackName: string, stack: Stack, token: string, samples: 
   );
   const ms = performance.now() - started;
   const cpuAfter = await Promise.all(stack.processes.map((p) => treeCpu(p.pid)));
+  // A backend opened during the run counts from zero; one closed during the run is missed (pools keep theirs).
+  const postgresAfter = await cpuByPid((await stack.postgresBackends?.()) ?? []);
+  const postgresCpu = [...postgresAfter].reduce((sum, [pid, cpu]) => sum + cpu - (postgresBefore.get(pid) ?? 0), 0);
   const perK = 1000 / samples.length;
   return {
     stack: stackName,
@@ -137,6 +151,7 @@ async function measure(stackName: string, stack: Stack, token: string, samples: 
     apiCpuS: ((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0)) * perK,
     benchCpuS: (benchCpu() - benchBefore) * perK,
     redisCpuS: redis === null ? 0 : ((await ownCpu(redis.pid)) - redisBefore) * perK,
+    postgresCpuS: postgresCpu * perK,
   };
 }
 
@@ -213,11 +228,14 @@ async function runScaled(workers: number, samples: readonly Buffer[], setup: Sca
     );
     processes.push(...started);
     let finished: () => Promise<{ done: number; failed: number }>;
+    let postgresBackends: (() => Promise<number[]>) | undefined;
     if (pool !== null) {
       finished = async () => {
         const row = (await pool.query<{ done: string; failed: string }>(FINISHED_SQL)).rows[0];
         return { done: Number(row?.done ?? 0), failed: Number(row?.failed ?? 0) };
       };
+      postgresBackends = async () =>
+        (await pool.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);
     } else {
       const db = new BetterSqlite3(join(local, 'malpipe.db'), { readonly: true });
       sqlite = db;
@@ -225,7 +243,7 @@ async function runScaled(workers: number, samples: readonly Buffer[], setup: Sca
       finished = async () => query.get() as { done: number; failed: number };
     }
     const name = `${workers} worker${workers === 1 ? '' : 's'} (${postgres === null ? 'SQLite file' : 'PostgreSQL'}, ${setup.s3 === null ? 'local folder' : 'S3'}, BullMQ)`;
-    return await measure(name, { apiUrl: match[1] ?? '', processes, finished }, token, samples, setup.redis, setup.timeoutMs);
+    return await measure(name, { apiUrl: match[1] ?? '', processes, finished, ...(postgresBackends === undefined ? {} : { postgresBackends }) }, token, samples, setup.redis, setup.timeoutMs);
   } finally {
     sqlite?.close();
     await Promise.all(processes.map((p) => p.stop(10_000)));
@@ -255,13 +273,13 @@ export async function runScaleOutBench(options: ScaleOutBenchOptions = {}): Prom
     await s3?.stop();
   }
   const embedded = figures.find((f) => f.stack.startsWith('embedded'));
-  log('| stack | samples/s | wall s | submit s | wall vs embedded | malpipe CPU s/1k | of which API | bench CPU s/1k | redis CPU s/1k |');
-  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  log('| stack | samples/s | wall s | submit s | wall vs embedded | malpipe CPU s/1k | of which API | bench CPU s/1k | redis CPU s/1k | postgres CPU s/1k |');
+  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const f of figures)
     log(
       `| ${f.stack} | ${f.samplesPerSecond.toFixed(1)} | ${(f.ms / 1000).toFixed(1)} | ${(f.submitMs / 1000).toFixed(1)} | ` +
         `${embedded === undefined ? 'n/a' : `${(f.ms / embedded.ms).toFixed(2)}x`} | ${f.malpipeCpuS.toFixed(1)} | ${f.apiCpuS.toFixed(1)} | ` +
-        `${f.benchCpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} |`,
+        `${f.benchCpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} | ${f.postgresCpuS.toFixed(1)} |`,
     );
   const one = figures.find((f) => f.stack.startsWith('1 worker'));
   if (embedded !== undefined && one !== undefined)

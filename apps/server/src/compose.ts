@@ -24,7 +24,7 @@ import { createHashSources, enqueueFetchHash, fetchHashHandler, recoverHashReque
 import { createCobaltStrikeHttpServices, csProbeHandler, enqueueCsProbeJob, startCsReprobe } from './cobaltstrike/cobaltstrike-wiring.js';
 import { resolveActiveRulesDir, watchActiveRuleset } from './rulesets/active-ruleset.js';
 import { getActiveRulesetVersion } from './rulesets/ruleset-repository.js';
-import { retrohuntHandler } from './hunting/retrohunt-job.js';
+import { retrohuntHandler, retrohuntOnDeploy } from './hunting/retrohunt-job.js';
 
 /** Attempts of one analyze-sample job before it goes dead (each attempt skips what earlier ones stored). */
 export const ANALYSIS_MAX_ATTEMPTS = 3;
@@ -198,6 +198,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       getAnalysis: services.getAnalysis,
       cobaltStrike: createCobaltStrikeHttpServices(queue),
       fetchQueue: { enqueue: (trx, hashRequestId) => enqueueFetchHash(queue, trx, hashRequestId), wake: () => queue.wake() },
+      onRulesetDeployed: retrohuntOnDeploy(queue),
+      afterRulesetDeployed: () => queue.wake(),
       metrics: () => queue.renderMetrics(config.roles.join(',')),
     };
     return {

@@ -12,6 +12,7 @@ import type { RouteInfo } from '../src/http/authenticate.js';
 import { buildHttpApp } from '../src/http/build-app.js';
 import { submissionOf, type HttpServices } from '../src/http/http-services.js';
 import { getAnalysisStatus, getSampleReport } from '../src/analyses/get-sample-report.js';
+import { retrohuntOnDeploy } from '../src/hunting/retrohunt-job.js';
 import { createJobQueue } from '../src/queue/sqlite-job-queue.js';
 import type { SqliteJobQueue } from '../src/queue/sqlite-job-queue.js';
 import { submitSample } from '../src/samples/submit-sample.js';
@@ -75,6 +76,8 @@ export async function createApiHarness(options: HarnessOptions = {}): Promise<Ap
     submitSample: (upload) => submitSample(submitDeps, submissionOf(upload, config.archivePasswords)),
     getSampleReport: (hash) => getSampleReport(db, hash),
     getAnalysis: (id) => getAnalysisStatus(db, id),
+    onRulesetDeployed: retrohuntOnDeploy(queue),
+    afterRulesetDeployed: () => queue.wake(),
   };
   const app = await buildHttpApp(services, config, {
     webRoot: options.webRoot === undefined ? null : options.webRoot,

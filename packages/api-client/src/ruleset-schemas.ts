@@ -42,7 +42,7 @@ export const RuleHistorySchema = z.object({
   versions: z.array(
     z.object({ namespace: z.string(), ruleHash: z.string(), firstVersion: z.string(), lastVersion: z.string(), firstSeenAt: z.string(), lastSeenAt: z.string() }),
   ),
-  /** From the active (else newest) version's check report: this rule's findings and test results. */
+  /** This rule's findings and test results from the active version's report if it holds the rule, else from the newest version holding it that has a report. */
   checks: z
     .object({ version: z.string(), findings: z.array(z.record(z.string(), z.unknown())), tests: z.record(z.string(), z.unknown()).nullable() })
     .nullable(),

@@ -30,7 +30,7 @@ export interface AnalyzeLine {
 const MAX_FILES = 1_000_000;
 const MAX_DIR_DEPTH = 64;
 const POLL_MS = 100;
-const SUBMIT_CONCURRENCY = 4;
+const SUBMIT_CONCURRENCY = 2;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

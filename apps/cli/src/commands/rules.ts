@@ -84,7 +84,10 @@ async function printCheck(report: CheckReport, flags: CheckFlags): Promise<void>
 }
 
 /** Loads the database and object store only for the commands that need them (like `malpipe token`). */
-async function withData<T>(flags: DataFlags, work: (deps: { db: Database; store: ObjectStore }, repo: Repository) => Promise<T>): Promise<T> {
+async function withData<T>(
+  flags: DataFlags,
+  work: (deps: { db: Database; store: ObjectStore; queueUrl: string }, repo: Repository) => Promise<T>,
+): Promise<T> {
   const [{ loadConfig }, { createDatabase }, { createObjectStore }, repo] = await Promise.all([
     import('@malpipe/server/config'),
     import('@malpipe/server/database/create-database'),
@@ -94,7 +97,7 @@ async function withData<T>(flags: DataFlags, work: (deps: { db: Database; store:
   const config = loadConfig(flags.data === undefined ? process.env : { ...process.env, MALPIPE_DATA_DIR: flags.data });
   const db = await createDatabase(config.databaseUrl);
   try {
-    return await work({ db, store: createObjectStore(config.storeUrl) }, repo);
+    return await work({ db, store: createObjectStore(config.storeUrl), queueUrl: config.queueUrl }, repo);
   } finally {
     await db.destroy();
   }
@@ -207,9 +210,19 @@ export function registerRules(program: Command): void {
     .option('--data <dir>', 'data directory')
     .option('--json', 'print JSON')
     .action(async (id: string, flags: DataFlags) => {
-      await withData(flags, async ({ db }, repo) => {
-        const version = await repo.deployRuleset({ db }, id, 'cli');
-        process.stdout.write(flags.json === true ? `${JSON.stringify(version, null, 2)}\n` : `${formatVersion(version)}\n`);
+      await withData(flags, async ({ db, queueUrl }, repo) => {
+        // Every deploy queues a retrohunt of the store in the same transaction, so new rules meet old samples.
+        const [{ createJobQueue }, { retrohuntOnDeploy }] = await Promise.all([
+          import('@malpipe/server/queue/create-job-queue'),
+          import('@malpipe/server/hunting/retrohunt-job'),
+        ]);
+        const queue = createJobQueue(queueUrl, db);
+        try {
+          const version = await repo.deployRuleset({ db, onDeployed: retrohuntOnDeploy(queue) }, id, 'cli');
+          process.stdout.write(flags.json === true ? `${JSON.stringify(version, null, 2)}\n` : `${formatVersion(version)}\n`);
+        } finally {
+          await queue.close(0);
+        }
       });
     });
 

@@ -60,4 +60,8 @@ export interface HttpServices {
   readonly metrics?: () => Promise<string>;
   /** Queues Cobalt Strike probes; absent: POST /cobaltstrike/probe answers that probing is not enabled. */
   readonly cobaltStrike?: CobaltStrikeHttpServices;
+  /** Runs inside a deploy's transaction (queues the retrohunt of the store); absent: a deploy only switches. */
+  readonly onRulesetDeployed?: (trx: Database, version: string) => Promise<unknown>;
+  /** Called after a deploy commits (wakes local workers). */
+  readonly afterRulesetDeployed?: () => void;
 }

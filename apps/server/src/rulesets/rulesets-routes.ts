@@ -21,6 +21,7 @@ import {
   getRulesetVersion,
   listRulesetVersions,
   rollbackRuleset,
+  type RuleHistoryEntry,
   type RulesetVersion,
 } from './ruleset-repository.js';
 
@@ -39,14 +40,23 @@ function summary(version: RulesetVersion): z.infer<typeof RulesetVersionSchema> 
   };
 }
 
-async function ruleChecks(db: Database, name: string): Promise<z.infer<typeof RuleHistorySchema>['checks']> {
-  const version = (await getActiveRulesetVersion(db)) ?? (await listRulesetVersions(db, 1))[0]?.id ?? null;
-  if (version === null) return null;
-  const report = await getCheckReport(db, version);
-  if (report === null) return null;
-  const findings = Array.isArray(report.findings) ? (report.findings as Record<string, unknown>[]).filter((f) => f.rule === name) : [];
-  const tests = Array.isArray(report.tests) ? ((report.tests as Record<string, unknown>[]).find((t) => t.rule === name) ?? null) : null;
-  return { version, findings, tests };
+/**
+ * The rule's latest check results: from the active version's report when the active version holds the rule,
+ * else from the newest version holding it that has a report (a rule added in a draft shows that draft's
+ * findings, not an active report that never saw it). Null when no version holding the rule has a report.
+ */
+async function ruleChecks(db: Database, name: string, history: readonly RuleHistoryEntry[]): Promise<z.infer<typeof RuleHistorySchema>['checks']> {
+  const active = await getActiveRulesetVersion(db);
+  const newestFirst = [...history].sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt)).map((entry) => entry.lastVersion);
+  const activeHoldsRule = active !== null && (await getRulesetVersion(db, active)).rules.some((rule) => rule.name === name);
+  for (const version of new Set([...(activeHoldsRule ? [active] : []), ...newestFirst])) {
+    const report = await getCheckReport(db, version);
+    if (report === null) continue;
+    const findings = Array.isArray(report.findings) ? (report.findings as Record<string, unknown>[]).filter((f) => f.rule === name) : [];
+    const tests = Array.isArray(report.tests) ? ((report.tests as Record<string, unknown>[]).find((t) => t.rule === name) ?? null) : null;
+    return { version, findings, tests };
+  }
+  return null;
 }
 
 /**
@@ -54,8 +64,15 @@ async function ruleChecks(db: Database, name: string): Promise<z.infer<typeof Ru
  * deploying and rolling back change what every worker scans with, so they need an admin permission
  * (`jobs:manage`, the admin-only operations permission).
  */
-export function registerRulesetRoutes(api: ZodApp, services: { readonly db: Database }): void {
-  const { db } = services;
+export function registerRulesetRoutes(
+  api: ZodApp,
+  services: {
+    readonly db: Database;
+    readonly onRulesetDeployed?: (trx: Database, version: string) => Promise<unknown>;
+    readonly afterRulesetDeployed?: () => void;
+  },
+): void {
+  const { db, onRulesetDeployed, afterRulesetDeployed } = services;
   api.get(
     '/rulesets',
     {
@@ -95,7 +112,15 @@ export function registerRulesetRoutes(api: ZodApp, services: { readonly db: Data
       config: { permission: 'jobs:manage' },
       schema: { summary: 'Make this version the active ruleset (workers reload it)', tags: ['rulesets'], params: VersionParamsSchema, response: { 200: RulesetVersionSchema } },
     },
-    async (request) => summary(await deployRuleset({ db }, request.params.version, principalOf(request).tokenId)),
+    async (request) => {
+      const deployed = await deployRuleset(
+        onRulesetDeployed === undefined ? { db } : { db, onDeployed: onRulesetDeployed },
+        request.params.version,
+        principalOf(request).tokenId,
+      );
+      afterRulesetDeployed?.();
+      return summary(deployed);
+    },
   );
 
   api.post(
@@ -123,7 +148,7 @@ export function registerRulesetRoutes(api: ZodApp, services: { readonly db: Data
       const versions = await getRuleHistory(db, name);
       const matches = await getRuleMatches(db, name);
       if (versions.length === 0 && matches.length === 0) throw new AppError('NOT_FOUND', `no rule named ${name} in any ruleset version`);
-      return { name, versions, checks: await ruleChecks(db, name), matches };
+      return { name, versions, checks: await ruleChecks(db, name, versions), matches };
     },
   );
 }

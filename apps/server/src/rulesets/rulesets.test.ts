@@ -137,6 +137,9 @@ describe('ruleset versions', () => {
     const deployed = await h.app.inject({ method: 'POST', url: `/api/v1/rulesets/${v2}/deploy`, headers: bearer(h.tokens.admin) });
     expect(deployed.statusCode).toBe(200);
     expect(deployed.json()).toMatchObject({ id: v2, state: 'active' });
+    // A deploy queues a retrohunt of the whole store with the new version, in the deploy's transaction.
+    const hunts = await h.queue.list({ name: 'retrohunt' });
+    expect(hunts.map((job) => job.payload)).toContainEqual({ rulesetVersion: v2 });
     const back = await h.app.inject({ method: 'POST', url: '/api/v1/rulesets/rollback', headers: bearer(h.tokens.admin) });
     expect(back.json()).toMatchObject({ id: v1, state: 'active' });
 
@@ -148,6 +151,9 @@ describe('ruleset versions', () => {
       checks: { version: v1, findings: [{ id: 'short-atom' }], tests: { rule: 'HKTL_Mimikatz_Commands' } },
       matches: [],
     });
+    // New_Rule exists only in v2 and v3, which have no report: the active v1's report never saw it.
+    const added = await h.app.inject({ url: '/api/v1/rules/New_Rule/history', headers: bearer(h.tokens.reader) });
+    expect(added.json()).toMatchObject({ name: 'New_Rule', checks: null });
     expect((await h.app.inject({ url: '/api/v1/rules/No_Such_Rule/history', headers: bearer(h.tokens.reader) })).statusCode).toBe(404);
   });
 

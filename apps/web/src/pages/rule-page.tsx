@@ -16,7 +16,7 @@ function ChecksView({ checks, name }: { readonly checks: NonNullable<RuleHistory
   return (
     <>
       <p className="small muted">
-        From the quality-gate report of version <Link to={paths.ruleset(checks.version)} className="mono">{checks.version}</Link> (the active one, else the newest).
+        From the quality-gate report of version <Link to={paths.ruleset(checks.version)} className="mono">{checks.version}</Link> (the active version when it holds this rule, else the newest version holding it).
       </p>
       <h4>Findings</h4>
       {findings.ok ? <FindingsTable findings={findings.value} showRule={false} /> : <JsonView value={checks.findings} />}
@@ -90,7 +90,7 @@ export function RulePage({ name }: { readonly name: string }) {
         )}
       </Section>
       <Section title="Latest check results" meta={h.checks === null ? 'no report' : `version ${h.checks.version}`}>
-        {h.checks === null ? <p className="muted">No quality-gate report stored for the active or newest version.</p> : <ChecksView checks={h.checks} name={h.name} />}
+        {h.checks === null ? <p className="muted">No version holding this rule has a stored quality-gate report.</p> : <ChecksView checks={h.checks} name={h.name} />}
       </Section>
       <Section title="Matches" meta={`${h.matches.length} match${h.matches.length === 1 ? '' : 'es'} in ${samples.size} sample${samples.size === 1 ? '' : 's'}`}>
         {h.matches.length === 0 ? (
