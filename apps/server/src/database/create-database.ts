@@ -59,13 +59,31 @@ export async function createDatabase(url: string, options: CreateDatabaseOptions
   }
   if (options.migrate ?? true) {
     try {
-      await migrateToLatest(db);
+      await migrateWithRetry(db);
     } catch (error) {
       await db.destroy();
       throw error;
     }
   }
   return db;
+}
+
+/**
+ * Kysely takes an advisory lock for Postgres migrations but none for SQLite, so two processes opening a new
+ * file together can both see a migration as pending; the loser's transaction fails ("table already exists")
+ * and rolls back whole. Re-reading the migration table then finds it applied, so a few retries settle it.
+ */
+async function migrateWithRetry(db: Database): Promise<void> {
+  const attempts = dialectOf(db) === 'sqlite' ? 5 : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(db);
+      return;
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 50 * attempt + Math.floor(Math.random() * 50)));
+    }
+  }
 }
 
 /** Applies every pending migration; throws DATABASE_FAILED naming the migration that failed. */
