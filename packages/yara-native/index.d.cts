@@ -13,6 +13,8 @@ export interface NativeScanResult {
   readonly truncated: boolean;
 }
 
+export type NativeFileScanResult = NativeScanResult | { readonly error: NativeError };
+
 export interface NativeScanOptions {
   /** 0 or absent: no limit. libyara counts whole seconds: rounded up. Rejects with code TIMEOUT. */
   readonly timeoutMs?: number;
@@ -42,6 +44,11 @@ export interface NativeRules {
   readonly warnings?: NativeDiagnostic[];
   scan(data: Uint8Array, options?: NativeScanOptions): Promise<NativeScanResult>;
   scanFile(path: string, options?: NativeScanOptions): Promise<NativeScanResult>;
+  /**
+   * Scans the files one after another in one pool task with one scanner (at most 100,000 paths): for many
+   * small files. Resolves with one entry per path, in order; a file that fails carries `error` instead.
+   */
+  scanFiles(paths: readonly string[], options?: NativeScanOptions): Promise<NativeFileScanResult[]>;
   /** yr_rules_save_stream into a Buffer. */
   save(): Buffer;
   /** Releases the rules once scans in flight have finished. Further calls reject with DISPOSED. */

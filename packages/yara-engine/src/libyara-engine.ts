@@ -3,7 +3,7 @@ import { AppError } from '@malpipe/core';
 import type { ErrorCode } from '@malpipe/core';
 import type { YaraRuleMatch } from '@malpipe/analyzers';
 import { MAX_REPORTED_MATCHES_PER_STRING } from './yara-x-engine.js';
-import type { CompiledRules, YaraEngine, YaraScanOptions, YaraSource } from './yara-engine.js';
+import type { CompiledRules, YaraEngine, YaraFileScanOutcome, YaraScanOptions, YaraSource } from './yara-engine.js';
 
 /**
  * libyara 4.x through our addon `@malpipe/yara-native` (an optional dependency: it is only built where
@@ -33,6 +33,11 @@ export interface NativeRulesShape {
     path: string,
     options?: NativeScanOptionsShape,
   ): Promise<{ readonly matches: readonly YaraRuleMatch[] }>;
+  /** Optional so test doubles and older builds of the addon still fit; callers fall back to scanFile. */
+  scanFiles?(
+    paths: readonly string[],
+    options?: NativeScanOptionsShape,
+  ): Promise<readonly ({ readonly matches: readonly YaraRuleMatch[] } | { readonly error: unknown })[]>;
   save(): Uint8Array;
   dispose(): void;
 }
@@ -148,6 +153,29 @@ class LibyaraCompiledRules implements CompiledRules {
     } catch (error) {
       throw toEngineError(error, options);
     }
+  }
+
+  async scanFiles(paths: readonly string[], options?: YaraScanOptions): Promise<readonly YaraFileScanOutcome[]> {
+    const native = this.#native;
+    if (native.scanFiles === undefined) {
+      const outcomes: YaraFileScanOutcome[] = [];
+      for (const path of paths) {
+        try {
+          outcomes.push({ matches: await this.scanFile(path, options) });
+        } catch (error) {
+          outcomes.push({ error: error instanceof Error ? error : toEngineError(error, options) });
+        }
+      }
+      return outcomes;
+    }
+    let results: Awaited<ReturnType<NonNullable<NativeRulesShape['scanFiles']>>>;
+    try {
+      results = await native.scanFiles(paths, nativeOptions(options));
+    } catch (error) {
+      throw toEngineError(error, options);
+    }
+    // Most files match nothing: pass the addon's entries through rather than copying each.
+    return results.map((r) => ('error' in r ? { error: toEngineError(r.error, options) } : r));
   }
 
   save(): Promise<Uint8Array | null> {

@@ -15,6 +15,9 @@ export interface YaraScanOptions {
   readonly timeoutMs?: number;
 }
 
+/** One file of a `scanFiles` batch: its matches, or the error `scanFile` would have thrown. */
+export type YaraFileScanOutcome = { readonly matches: readonly YaraRuleMatch[] } | { readonly error: Error };
+
 /**
  * A compiled ruleset. Compile once, scan many times (from many threads where the engine allows it).
  * Matches carry offsets and lengths, never matched bytes: callers slice their own buffer.
@@ -24,6 +27,11 @@ export interface CompiledRules {
   readonly ruleCount: number;
   scan(bytes: Uint8Array, options?: YaraScanOptions): Promise<readonly YaraRuleMatch[]>;
   scanFile(path: string, options?: YaraScanOptions): Promise<readonly YaraRuleMatch[]>;
+  /**
+   * Many files in one engine call (libyara only: one pool task, one scanner), for retrohunts over many small
+   * files where a call per file costs more than the scan. One outcome per path, in order; absent: call scanFile.
+   */
+  scanFiles?(paths: readonly string[], options?: YaraScanOptions): Promise<readonly YaraFileScanOutcome[]>;
   /** Serialised compiled rules, where the engine supports it (libyara); null otherwise. */
   save(): Promise<Uint8Array | null>;
   dispose(): void;

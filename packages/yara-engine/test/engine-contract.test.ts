@@ -122,6 +122,31 @@ for (const { name, create, skip } of ENGINES) {
       }
     });
 
+    it('scans a batch of files in one call exactly as scanFile would, a failing file as its own error', async () => {
+      if (rules.scanFiles === undefined) return;
+      const dir = await mkdtemp(path.join(tmpdir(), 'yara-contract-batch-'));
+      try {
+        const contents = [SAMPLE, Buffer.concat([SAMPLE, Buffer.alloc(200)]), Buffer.from('nothing here'), Buffer.alloc(0)];
+        const files = contents.map((_, i) => path.join(dir, `f${i}.bin`));
+        await Promise.all(files.map((f, i) => writeFile(f, contents[i]!)));
+        const paths = [...files.slice(0, 2), path.join(dir, 'absent'), ...files.slice(2), files[0]!];
+        const outcomes = await rules.scanFiles(paths);
+        expect(outcomes).toHaveLength(paths.length);
+        for (const [i, p] of paths.entries()) {
+          const outcome = outcomes[i]!;
+          if (p.endsWith('absent')) {
+            expect('error' in outcome && outcome.error).toBeInstanceOf(AppError);
+            continue;
+          }
+          const single = await rules.scanFile(p);
+          expect('matches' in outcome ? outcome.matches : null).toEqual(single);
+        }
+        expect(await rules.scanFiles([])).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('gives every one of many concurrent scans on one compiled ruleset its own correct result', async () => {
       const inputs = Array.from({ length: 64 }, (_, i) =>
         Buffer.concat([

@@ -271,6 +271,80 @@ class ScanWorker : public Napi::AsyncWorker {
   int result_ = ERROR_SUCCESS;
 };
 
+// Scans many files in one AsyncWorker with one scanner: a retrohunt over many small files otherwise pays a
+// thread-pool hop, a scanner setup and a promise per file. Per-file failures are results, not rejections.
+struct FileOutcome {
+  ScanState state;
+  int result = ERROR_SUCCESS;
+};
+
+class BatchScanWorker : public Napi::AsyncWorker {
+ public:
+  BatchScanWorker(Napi::Env env, RulesPtr rules, ScanRequest request, std::vector<std::string> paths,
+                  Napi::Promise::Deferred deferred)
+      : Napi::AsyncWorker(env, "yara-native:scan-files"),
+        rules_(std::move(rules)),
+        request_(request),
+        paths_(std::move(paths)),
+        deferred_(deferred) {}
+
+  void Execute() override {
+    try {
+      outcomes_.resize(paths_.size());
+    } catch (...) {
+      SetError("insufficient memory for the batch results");
+      return;
+    }
+    YR_SCANNER* scanner = nullptr;
+    int created = yr_scanner_create(rules_->rules, &scanner);
+    if (created != ERROR_SUCCESS || scanner == nullptr) {
+      setup_error_ = created != ERROR_SUCCESS ? created : ERROR_INSUFFICIENT_MEMORY;
+      return;
+    }
+    yr_scanner_set_timeout(scanner, request_.timeout_seconds);
+    yr_scanner_set_flags(scanner, 0);
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      FileOutcome& outcome = outcomes_[i];
+      outcome.state.max_matches_per_string = request_.max_matches_per_string;
+      outcome.state.max_total_matches = request_.max_total_matches;
+      yr_scanner_set_callback(scanner, ScanCallback, &outcome.state);
+      outcome.result = yr_scanner_scan_file(scanner, paths_[i].c_str());
+    }
+    yr_scanner_destroy(scanner);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (setup_error_ != ERROR_SUCCESS) {
+      deferred_.Reject(MakeYaraError(env, "scanner setup failed", setup_error_));
+      return;
+    }
+    Napi::Array out = Napi::Array::New(env, outcomes_.size());
+    for (size_t i = 0; i < outcomes_.size(); ++i) {
+      const FileOutcome& outcome = outcomes_[i];
+      Napi::Object entry = Napi::Object::New(env);
+      if (outcome.result != ERROR_SUCCESS) {
+        entry.Set("error", MakeYaraError(env, "scan of " + paths_[i] + " failed", outcome.result));
+      } else {
+        entry.Set("matches", HitsToJs(env, outcome.state.hits));
+        entry.Set("truncated", Napi::Boolean::New(env, outcome.state.truncated || outcome.state.too_many_matches));
+      }
+      out.Set(static_cast<uint32_t>(i), entry);
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  RulesPtr rules_;
+  ScanRequest request_;
+  std::vector<std::string> paths_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<FileOutcome> outcomes_;
+  int setup_error_ = ERROR_SUCCESS;
+};
+
 // ---- compiled rules wrapper ----
 
 struct AddonData {
@@ -284,6 +358,7 @@ class Rules : public Napi::ObjectWrap<Rules> {
                        {
                            InstanceMethod<&Rules::Scan>("scan"),
                            InstanceMethod<&Rules::ScanFile>("scanFile"),
+                           InstanceMethod<&Rules::ScanFiles>("scanFiles"),
                            InstanceMethod<&Rules::Save>("save"),
                            InstanceMethod<&Rules::Dispose>("dispose"),
                            InstanceAccessor<&Rules::RuleCount>("ruleCount"),
@@ -352,6 +427,27 @@ class Rules : public Napi::ObjectWrap<Rules> {
     auto* worker = new ScanWorker(env, rules, ParseRequest(info, 1), deferred);
     worker->SetPath(std::move(path));
     worker->Queue();
+    return deferred.Promise();
+  }
+
+  Napi::Value ScanFiles(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RulesPtr rules = Require(env);
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "scanFiles(paths: string[], options?)");
+    Napi::Array array = info[0].As<Napi::Array>();
+    // Bounds one worker's run (and its results) so a caller cannot pin a pool thread indefinitely.
+    if (array.Length() > 100000) throw Napi::RangeError::New(env, "scanFiles takes at most 100000 paths");
+    std::vector<std::string> paths;
+    paths.reserve(array.Length());
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      Napi::Value item = array.Get(i);
+      if (!item.IsString()) throw Napi::TypeError::New(env, "scanFiles: every path must be a string");
+      std::string path = item.As<Napi::String>().Utf8Value();
+      if (path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "path contains a NUL byte");
+      paths.push_back(std::move(path));
+    }
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    (new BatchScanWorker(env, rules, ParseRequest(info, 1), std::move(paths), deferred))->Queue();
     return deferred.Promise();
   }
 
