@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { registerAnalyze } from './analyze.js';
 import { registerCs } from './cs.js';
+import { registerExport } from './export.js';
 import { registerFetch } from './fetch.js';
+import { registerImport } from './import.js';
 import { registerJobs } from './jobs.js';
+import { registerMigrate } from './migrate.js';
 import { registerRules } from './rules.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
@@ -27,4 +30,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerFetch,
   registerSources,
   registerRules,
+  registerMigrate,
+  registerExport,
+  registerImport,
 ];

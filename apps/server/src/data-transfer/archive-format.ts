@@ -40,7 +40,10 @@ export const ARCHIVE_TABLES = {
 export type ArchiveTable = keyof typeof ARCHIVE_TABLES;
 
 /** Tables whose `id` a sequence generates on PostgreSQL (bigserial); the import moves the sequence past them. */
-export const GENERATED_ID_TABLES = ['analysis_results', 'indicators'] as const satisfies readonly ArchiveTable[];
+export const GENERATED_ID_TABLES = [
+  'analysis_results',
+  'indicators',
+] as const satisfies readonly ArchiveTable[];
 
 export const ARCHIVE_FORMAT = 'malpipe-archive';
 export const ARCHIVE_VERSION = 1;
@@ -76,10 +79,17 @@ export interface ObjectEntry {
 export type Row = Record<string, unknown>;
 
 /** Rows of `table` after `after` (the previous page's last key values, or null), ordered by its key. */
-export async function readPage(db: Database, table: ArchiveTable, after: readonly unknown[] | null, limit: number): Promise<Row[]> {
+export async function readPage(
+  db: Database,
+  table: ArchiveTable,
+  after: readonly unknown[] | null,
+  limit: number,
+): Promise<Row[]> {
   const keys = sql.join(ARCHIVE_TABLES[table].map((column) => sql.ref(column)));
-  const where = after === null ? sql`` : sql`where (${keys}) > (${sql.join(after.map((value) => sql`${value}`))})`;
-  const { rows } = await sql<Row>`select * from ${sql.table(table)} ${where} order by ${keys} limit ${limit}`.execute(db);
+  const where =
+    after === null ? sql`` : sql`where (${keys}) > (${sql.join(after.map((value) => sql`${value}`))})`;
+  const { rows } =
+    await sql<Row>`select * from ${sql.table(table)} ${where} order by ${keys} limit ${limit}`.execute(db);
   return rows;
 }
 
@@ -90,6 +100,8 @@ export function keyOf(table: ArchiveTable, row: Row): unknown[] {
 
 /** The newest migration applied to `db` ('' when none). */
 export async function latestMigration(db: Database): Promise<string> {
-  const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(db);
+  const { rows } = await sql<{
+    name: string;
+  }>`select name from kysely_migration order by name desc limit 1`.execute(db);
   return rows[0]?.name ?? '';
 }

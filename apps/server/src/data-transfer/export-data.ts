@@ -40,10 +40,15 @@ export interface ExportOptions {
  * `dir`, which must be empty or absent, then `manifest.json` with counts and SHA-256s. Stop the server and
  * workers first: rows written while the export runs may or may not be in the archive.
  */
-export async function exportData(from: Backends, dir: string, options: ExportOptions = {}): Promise<ArchiveManifest> {
+export async function exportData(
+  from: Backends,
+  dir: string,
+  options: ExportOptions = {},
+): Promise<ArchiveManifest> {
   const batchSize = options.batchSize ?? 500;
   await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new AppError('VALIDATION_FAILED', `export directory ${dir} is not empty`);
+  if ((await readdir(dir)).length > 0)
+    throw new AppError('VALIDATION_FAILED', `export directory ${dir} is not empty`);
   const migration = await latestMigration(from.db);
 
   const objects = new LineFile(join(dir, OBJECT_INDEX_FILE));
@@ -73,7 +78,12 @@ export async function exportData(from: Backends, dir: string, options: ExportOpt
     tables.push({ table, file, count: out.count, sha256: await out.close() });
     options.onProgress?.({ table, rows: out.count });
   }
-  const objectsFile = { file: OBJECT_INDEX_FILE, count: objects.count, bytes: objectBytes, sha256: await objects.close() };
+  const objectsFile = {
+    file: OBJECT_INDEX_FILE,
+    count: objects.count,
+    bytes: objectBytes,
+    sha256: await objects.close(),
+  };
   const manifest: ArchiveManifest = {
     format: ARCHIVE_FORMAT,
     version: ARCHIVE_VERSION,
@@ -134,13 +144,22 @@ async function exists(path: string): Promise<boolean> {
 class LineFile {
   readonly #stream: WriteStream;
   readonly #hash: Hash = createHash('sha256');
+  #error: Error | null = null;
   count = 0;
 
   constructor(path: string) {
     this.#stream = createWriteStream(path);
+    // Kept and rethrown by the next write or close (a full disk), rather than crashing the process.
+    this.#stream.on('error', (error) => {
+      this.#error = error;
+    });
   }
 
   async write(value: unknown): Promise<void> {
+    if (this.#error !== null)
+      throw new AppError('STORAGE_FAILED', `cannot write the archive: ${this.#error.message}`, {
+        cause: this.#error,
+      });
     const line = `${JSON.stringify(value)}\n`;
     this.#hash.update(line);
     this.count++;
@@ -149,10 +168,16 @@ class LineFile {
 
   /** Flushes and returns the file's SHA-256. */
   async close(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#stream.once('error', reject);
-      this.#stream.end(resolve);
-    });
+    if (this.#error === null) {
+      await new Promise<void>((resolve, reject) => {
+        this.#stream.once('error', reject);
+        this.#stream.end(resolve);
+      });
+    }
+    if (this.#error !== null)
+      throw new AppError('STORAGE_FAILED', `cannot write the archive: ${this.#error.message}`, {
+        cause: this.#error,
+      });
     return this.#hash.digest('hex');
   }
 }

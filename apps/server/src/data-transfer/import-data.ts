@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline';
 import { sql, type Kysely } from 'kysely';
 import { AppError } from '@malpipe/core';
 import { dialectOf } from '../database/create-database.js';
-import type { Database } from '../database/database.js';
 import { validateObjectKey } from '../storage/validate-object-key.js';
 import {
   ARCHIVE_FORMAT,
@@ -26,13 +25,21 @@ import type { Backends } from './export-data.js';
 export interface ImportOptions {
   /** Rows per insert (default 500). */
   readonly batchSize?: number;
-  readonly onProgress?: (event: { readonly table: ArchiveTable; readonly rows: number; readonly inserted: number }) => void;
+  readonly onProgress?: (event: {
+    readonly table: ArchiveTable;
+    readonly rows: number;
+    readonly inserted: number;
+  }) => void;
 }
 
 export interface ImportReport {
   readonly migration: string;
   /** Rows read and rows actually inserted (the rest were already there), per table. */
-  readonly tables: readonly { readonly table: ArchiveTable; readonly rows: number; readonly inserted: number }[];
+  readonly tables: readonly {
+    readonly table: ArchiveTable;
+    readonly rows: number;
+    readonly inserted: number;
+  }[];
   /** Objects read and objects written (the rest were already in the store). */
   readonly objects: { readonly count: number; readonly written: number };
 }
@@ -48,7 +55,11 @@ const CONTENT_ADDRESS = /(?:^|\/)([0-9a-f]{64})$/;
  * Queue state is not in the archive: analyses left queued or running are re-queued by the start-up sweep
  * of the next `malpipe serve`/`worker` (recoverPlatform).
  */
-export async function importData(to: Backends, dir: string, options: ImportOptions = {}): Promise<ImportReport> {
+export async function importData(
+  to: Backends,
+  dir: string,
+  options: ImportOptions = {},
+): Promise<ImportReport> {
   const batchSize = options.batchSize ?? 500;
   const manifest = await readManifest(dir);
   const target = await latestMigration(to.db);
@@ -70,13 +81,18 @@ export async function importData(to: Backends, dir: string, options: ImportOptio
   const db = to.db as unknown as Kysely<Record<string, Row>>;
   const tables: ImportReport['tables'][number][] = [];
   for (const { table, file } of manifest.tables) {
-    if (!(table in ARCHIVE_TABLES)) throw new AppError('MALFORMED_INPUT', `unknown table ${table} in the archive`);
+    if (!(table in ARCHIVE_TABLES))
+      throw new AppError('MALFORMED_INPUT', `unknown table ${table} in the archive`);
     let rows = 0;
     let inserted = 0;
     let batch: Row[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const result = await db.insertInto(table).values(batch).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+      const result = await db
+        .insertInto(table)
+        .values(batch)
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
       inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
       batch = [];
     };
@@ -92,7 +108,9 @@ export async function importData(to: Backends, dir: string, options: ImportOptio
   if (dialectOf(to.db) === 'postgres') {
     // Explicit ids do not advance a bigserial's sequence; without this the next insert would collide.
     for (const table of GENERATED_ID_TABLES) {
-      await sql`select setval(pg_get_serial_sequence(${table}, 'id'), coalesce(max(id), 0) + 1, false) from ${sql.table(table)}`.execute(to.db);
+      await sql`select setval(pg_get_serial_sequence(${table}, 'id'), coalesce(max(id), 0) + 1, false) from ${sql.table(table)}`.execute(
+        to.db,
+      );
     }
   }
   return { migration: manifest.migration, tables, objects: { count, written } };
@@ -103,18 +121,30 @@ async function readManifest(dir: string): Promise<ArchiveManifest> {
   try {
     manifest = JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8')) as ArchiveManifest;
   } catch (error) {
-    throw new AppError('MALFORMED_INPUT', `${dir} has no readable ${MANIFEST_FILE} (not an archive, or its export did not finish)`, { cause: error });
+    throw new AppError(
+      'MALFORMED_INPUT',
+      `${dir} has no readable ${MANIFEST_FILE} (not an archive, or its export did not finish)`,
+      { cause: error },
+    );
   }
   if (manifest.format !== ARCHIVE_FORMAT || manifest.version !== ARCHIVE_VERSION) {
-    throw new AppError('MALFORMED_INPUT', `${dir} is not a ${ARCHIVE_FORMAT} version ${ARCHIVE_VERSION} archive`);
+    throw new AppError(
+      'MALFORMED_INPUT',
+      `${dir} is not a ${ARCHIVE_FORMAT} version ${ARCHIVE_VERSION} archive`,
+    );
   }
   return manifest;
 }
 
 async function verifyFile(dir: string, file: string, sha256: string): Promise<void> {
-  if (!/^[a-z0-9_]+\.ndjson$/.test(file)) throw new AppError('MALFORMED_INPUT', `invalid archive file name ${JSON.stringify(file)}`);
+  if (!/^[a-z0-9_]+\.ndjson$/.test(file))
+    throw new AppError('MALFORMED_INPUT', `invalid archive file name ${JSON.stringify(file)}`);
   const actual = await hashFile(join(dir, file));
-  if (actual !== sha256) throw new AppError('MALFORMED_INPUT', `${file} does not match the manifest's SHA-256 (damaged or edited archive)`);
+  if (actual !== sha256)
+    throw new AppError(
+      'MALFORMED_INPUT',
+      `${file} does not match the manifest's SHA-256 (damaged or edited archive)`,
+    );
 }
 
 /** Verifies and stores one object; false when the store already had it. */
@@ -124,7 +154,10 @@ async function importObject(to: Backends, dir: string, entry: ObjectEntry): Prom
   const actual = await hashFile(path);
   const addressed = CONTENT_ADDRESS.exec(key)?.[1];
   if (actual !== entry.sha256 || (addressed !== undefined && actual !== addressed)) {
-    throw new AppError('MALFORMED_INPUT', `object ${key} does not match its SHA-256 (damaged or tampered archive); nothing after it was imported`);
+    throw new AppError(
+      'MALFORMED_INPUT',
+      `object ${key} does not match its SHA-256 (damaged or tampered archive); nothing after it was imported`,
+    );
   }
   if (await to.store.has(key)) return false;
   await to.store.put(key, createReadStream(path));
