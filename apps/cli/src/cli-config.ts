@@ -47,7 +47,11 @@ export async function callApi<T>(call: () => Promise<T>): Promise<T> {
     if (!(error instanceof ApiError)) throw error;
     const code: ErrorCode = error.code in ERROR_CODES ? (error.code as ErrorCode) : 'UPSTREAM_FAILED';
     const prefix = code === 'UPSTREAM_FAILED' && error.code !== code ? `${error.code}: ` : '';
-    throw new AppError(code, `${prefix}${error.message}`, { cause: error });
+    const hint =
+      error.code === 'NETWORK_FAILED'
+        ? ' (is the server running? start it with `npm start` / `malpipe serve`, or point --server / MALPIPE_SERVER at it)'
+        : '';
+    throw new AppError(code, `${prefix}${error.message}${hint}`, { cause: error });
   }
 }
 

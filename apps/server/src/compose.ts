@@ -14,7 +14,7 @@ import { createObjectStore } from './storage/create-object-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { AnalyzerSandbox } from './sandbox/analyzer-sandbox.js';
 import type { SandboxYaraSpec } from './sandbox/sandbox-protocol.js';
-import { submitSample, type SubmitSampleDeps, type SubmitSampleInput, type SubmitSampleResult } from './samples/submit-sample.js';
+import { submitSample, type EnqueueAnalysis, type SubmitSampleDeps, type SubmitSampleInput, type SubmitSampleResult } from './samples/submit-sample.js';
 import { failAnalysis, runAnalysis, type AnalysisOutcome, type RunAnalysisDeps } from './analyses/run-analysis.js';
 import { getAnalysisStatus, getSampleReport } from './analyses/get-sample-report.js';
 import { recoverAnalyses, type RecoveryReport } from './analyses/recover-analyses.js';
@@ -143,14 +143,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
 
     const analyzers = [...BUILTIN_ANALYZERS, ...(options.extraAnalyzers?.analyzers ?? [])];
     const limits: AnalyzerLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
-    const jobOptions = analysisJobOptions(config, analyzers.length);
-    const enqueueAnalysis = async (trx: Database, analysisId: string): Promise<void> => {
-      await queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, jobOptions);
-    };
     const submitDeps: SubmitSampleDeps = {
       db,
       store,
-      enqueueAnalysis,
+      enqueueAnalysis: analysisEnqueuer(queue, config, analyzers.length),
       identify: (bytes, fileName) => identifyFile(bytes, fileName ?? undefined),
       uploadLimitBytes: config.http.uploadLimitBytes,
       tmpDir: join(config.dataDir, 'tmp'),
@@ -233,6 +229,14 @@ function analysisJobOptions(config: Config, analyzerCount: number): { maxAttempt
   return { maxAttempts: ANALYSIS_MAX_ATTEMPTS, timeoutMs: Math.max(10 * 60_000, config.worker.analyzerTimeoutMs * analyzerCount * 2) };
 }
 
+/** Enqueues analyze-sample in the caller's transaction (submission and recovery queue it the same way). */
+function analysisEnqueuer(queue: ManagedJobQueue, config: Config, analyzerCount: number): EnqueueAnalysis {
+  const jobOptions = analysisJobOptions(config, analyzerCount);
+  return async (trx, analysisId) => {
+    await queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, jobOptions);
+  };
+}
+
 function compiledRulesPath(config: Config, version: string): string {
   return join(config.dataDir, 'rules', `${version}.yarc`);
 }
@@ -293,8 +297,7 @@ export async function recoverPlatform(platform: Platform): Promise<RecoveryRepor
   const report = await recoverAnalyses({
     db: platform.db,
     jobStates: (analysisIds) => platform.queue.analysisJobStates(analysisIds),
-    enqueueAnalysis: (trx, analysisId) =>
-      platform.queue.enqueueInTransaction(trx, 'analyze-sample', { analysisId }, analysisJobOptions(platform.config, platform.analyzers.length)).then(() => undefined),
+    enqueueAnalysis: analysisEnqueuer(platform.queue, platform.config, platform.analyzers.length),
   });
   const hashRequests = await recoverHashRequests(platform.db, platform.queue);
   if (hashRequests.length > 0) platform.logger.info({ requeued: hashRequests.length }, 'hash requests recovered');

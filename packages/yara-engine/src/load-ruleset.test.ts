@@ -71,4 +71,13 @@ describe(loadRulesetFromDirectory.name, () => {
       code: 'NOT_FOUND',
     });
   });
+
+  it('explains that a rule file is not a rules directory', async () => {
+    const file = path.join(dir, 'one.yar');
+    await writeFile(file, 'rule one { condition: true }');
+    await expect(loadRulesetFromDirectory(file)).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('is a file, not a rules directory') as unknown,
+    });
+  });
 });

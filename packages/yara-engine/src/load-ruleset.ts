@@ -62,10 +62,14 @@ export async function loadRulesetFromDirectory(
   let root: string;
   try {
     root = await realpath(dir);
-    if (!(await stat(root)).isDirectory()) throw new Error('not a directory');
   } catch (error) {
     throw new AppError('NOT_FOUND', `rules directory ${dir} not found`, { cause: error });
   }
+  if (!(await stat(root)).isDirectory())
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${dir} is a file, not a rules directory: pass the directory that holds it (${path.dirname(dir)})`,
+    );
 
   const files: { name: string; file: string }[] = [];
   const visit = async (folder: string, depth: number): Promise<void> => {

@@ -129,6 +129,10 @@ function summaryLine(line: AnalyzeLine, depth: number): string {
   if (indicators.length > 0) parts.push(`indicators: ${indicators.length}`);
   const errors = results.filter((r) => r.status === 'error');
   if (errors.length > 0) parts.push(`errors: ${errors.map((r) => `${r.analyzer}:${r.errorCode ?? '?'}`).join(', ')}`);
+  // Truncated or damaged files still complete; their analysers say what they could not read.
+  const warned = results.filter((r) => r.warnings.length > 0);
+  if (warned.length > 0)
+    parts.push(`warnings: ${warned.map((r) => `${r.analyzer} (${r.warnings[0] ?? ''}${r.warnings.length > 1 ? `, +${r.warnings.length - 1}` : ''})`).join(', ')}`);
   return parts.join(' | ');
 }
 

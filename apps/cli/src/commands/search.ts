@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
-import type { SampleSummary } from '@malpipe/api-client';
+import type { SampleSummary, SearchQuery } from '@malpipe/api-client';
 import { callApi, createCliClient } from '../cli-config.js';
 
 interface SearchOptions {
@@ -11,12 +11,41 @@ interface SearchOptions {
   readonly json?: boolean;
 }
 
-/** `malpipe search QUERY`: a hash, an IoC or a word (names, tags, types, YARA rules). */
+/** Filter prefixes the query may use (as in the dashboard's search box); `rule:` is `yara:`. */
+const FILTER_KEYS = { hash: 'hash', name: 'name', type: 'type', tag: 'tag', yara: 'yara', rule: 'yara', ioc: 'ioc' } as const;
+
+/**
+ * Splits `tag:campaign-x rule:Beacon_x64 evil.example` into API filters and free text. Unknown prefixes stay
+ * free text (`http://...`, `10.0.0.1:443`).
+ */
+export function parseSearchQuery(text: string): Omit<SearchQuery, 'limit' | 'cursor'> {
+  const query: Record<string, string> = {};
+  const words: string[] = [];
+  for (const token of text.trim().split(/\s+/).filter((t) => t !== '')) {
+    const colon = token.indexOf(':');
+    const key = FILTER_KEYS[token.slice(0, Math.max(colon, 0)).toLowerCase() as keyof typeof FILTER_KEYS];
+    if (colon <= 0 || key === undefined) {
+      words.push(token);
+      continue;
+    }
+    const value = token.slice(colon + 1);
+    if (value === '') throw new AppError('VALIDATION_FAILED', `"${token}" has no value (e.g. tag:campaign-x)`);
+    query[key] = value;
+  }
+  if (words.length > 0) query.q = words.join(' ');
+  return query;
+}
+
+/** `malpipe search QUERY`: a hash, an IoC, a word (names, tags, types, YARA rules) and/or `tag:` ... filters. */
 export function registerSearch(program: Command): void {
   program
     .command('search')
     .description('Search samples on a malpipe server')
-    .argument('<query>', 'a hash, an IoC (URL, domain, IP, e-mail; defanged is fine) or a word')
+    .argument(
+      '<query>',
+      'a hash, an IoC (URL, domain, IP, e-mail; defanged is fine) or a word, and/or filters ' +
+        'tag:X rule:X (or yara:X) type:X name:X hash:X ioc:X',
+    )
     .option('--server <url>', 'server URL (default: $MALPIPE_SERVER or http://127.0.0.1:8787)')
     .option('--token <token>', 'API token (default: $MALPIPE_TOKEN)')
     .option('--limit <n>', 'results per page (1-200)', '50')
@@ -29,7 +58,7 @@ export function registerSearch(program: Command): void {
       const client = createCliClient(options);
       const page = await callApi(() =>
         client.search({
-          q: query,
+          ...parseSearchQuery(query),
           limit,
           ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
         }),

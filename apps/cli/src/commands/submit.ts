@@ -40,7 +40,11 @@ export function registerSubmit(program: Command): void {
         const info = await stat(file).catch((error: unknown) => {
           throw new AppError('NOT_FOUND', `cannot read ${file}`, { cause: error });
         });
-        if (!info.isFile()) throw new AppError('UNSUPPORTED_INPUT', `${file} is not a regular file`);
+        if (!info.isFile())
+          throw new AppError(
+            'UNSUPPORTED_INPUT',
+            `${file} is not a regular file (submit files, e.g. ${file.replace(/\/+$/, '')}/*; or zip the directory)`,
+          );
         const data = await readFile(file);
         const [sample] = await callApi(() =>
           client.submitSamples([{ name: basename(file), data }], {
@@ -57,6 +61,9 @@ export function registerSubmit(program: Command): void {
             `${sample.sha256}  ${sample.isNewSample ? 'new  ' : 'known'}  analysis ${sample.analysisId}  ${sample.fileName}\n`,
           );
         }
+        // Stored results are reused for a known sample, so a new password would not reopen its archive.
+        if (!sample.isNewSample && options.password.length > 0 && options.force !== true)
+          process.stderr.write(`  note: ${sample.fileName} was analysed before and its stored results are reused: add --force if it is an archive that needs these passwords\n`);
       }
       if (options.wait !== true) {
         if (options.json === true) process.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
@@ -85,6 +92,9 @@ export function registerSubmit(program: Command): void {
           process.stdout.write(
             `${analysis.sha256}  ${analysis.state}  ${analysis.results.length} result(s)${error}\n`,
           );
+          // e.g. an archive whose password was wrong: say so here rather than only in the report.
+          for (const result of analysis.results)
+            for (const warning of result.warnings) process.stderr.write(`  warning ${result.analyzer}: ${warning}\n`);
         }
       }
       if (finished.some((a) => a.state === 'failed')) process.exitCode = 1;

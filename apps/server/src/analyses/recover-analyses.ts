@@ -68,34 +68,3 @@ export async function recoverAnalyses(deps: RecoverAnalysesDeps): Promise<Recove
   }
   return { requeued, failed };
 }
-
-/**
- * `jobStates` for the embedded queue, whose jobs are rows of the same database: reads the `jobs` table
- * directly because JobQueue.list is capped and cannot filter by payload.
- */
-export function sqliteJobStates(db: Database): (analysisIds: readonly string[]) => Promise<AnalysisJobStates> {
-  return async (analysisIds) => {
-    const wanted = new Set(analysisIds);
-    const live = new Set<string>();
-    const dead = new Map<string, string | null>();
-    const rows = await db
-      .selectFrom('jobs')
-      .select(['payload', 'state', 'last_error'])
-      .where('name', '=', 'analyze-sample')
-      .where('state', 'in', ['queued', 'running', 'failed', 'dead'])
-      .execute();
-    for (const row of rows) {
-      let analysisId: unknown;
-      try {
-        analysisId = (JSON.parse(row.payload) as { analysisId?: unknown }).analysisId;
-      } catch {
-        continue; // Not one of ours; the queue validates payloads on enqueue.
-      }
-      if (typeof analysisId !== 'string' || !wanted.has(analysisId)) continue;
-      if (row.state === 'dead') dead.set(analysisId, row.last_error);
-      else live.add(analysisId);
-    }
-    for (const id of live) dead.delete(id);
-    return { live, dead };
-  };
-}

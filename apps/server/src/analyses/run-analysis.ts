@@ -6,7 +6,7 @@ import type { SandboxInput, SandboxOutcome } from '../sandbox/sandbox-protocol.j
 import { SANDBOX_CLOSED_CODE, type SandboxRunRequest } from '../sandbox/analyzer-sandbox.js';
 import { sampleKey, type ObjectStore } from '../storage/object-store.js';
 import { recordCobaltStrikeResult, type EnqueueCsProbe } from '../cobaltstrike/record-cobaltstrike-result.js';
-import { addSampleTags, findSampleRow, loadSample, setSampleFuzzyHashes } from '../samples/sample-repository.js';
+import { addSampleTags, findSampleRow, listSampleNames, rowFileType, setSampleFuzzyHashes } from '../samples/sample-repository.js';
 import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
 import {
   findCachedResult,
@@ -74,8 +74,14 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
 
   const row = await findSampleRow(deps.db, analysis.sha256);
   if (row === null) return fail(deps, analysis, new AppError('SAMPLE_NOT_FOUND', `sample ${analysis.sha256} is not in the database`), now());
-  const sample = await loadSample(deps.db, row);
-  const facts: SampleFacts = { sha256: sample.sha256, size: sample.size, fileType: sample.fileType, fileNames: sample.fileNames, depth: analysis.depth };
+  // The facts need the names only; sources and tags (loadSample) would be two more queries per analysis.
+  const facts: SampleFacts = {
+    sha256: row.sha256,
+    size: Number(row.size),
+    fileType: rowFileType(row),
+    fileNames: await listSampleNames(deps.db, row.sha256),
+    depth: analysis.depth,
+  };
 
   let input: SandboxInput;
   try {
@@ -104,11 +110,15 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
 
 /** Marks an analysis failed with the error's code (used for non-retryable failures and dead jobs). */
 export async function failAnalysis(db: Database, analysisId: string, error: AppError, now = new Date()): Promise<void> {
-  await markAnalysisFinished(db, analysisId, { state: 'failed', errorCode: error.code, errorMessage: error.message }, now.toISOString());
+  await markAnalysisFailed(db, analysisId, error, now.toISOString());
+}
+
+function markAnalysisFailed(db: Database, analysisId: string, error: AppError, now: string): Promise<void> {
+  return markAnalysisFinished(db, analysisId, { state: 'failed', errorCode: error.code, errorMessage: error.message }, now);
 }
 
 async function fail(deps: RunAnalysisDeps, analysis: Analysis, error: AppError, now: string): Promise<AnalysisOutcome> {
-  await markAnalysisFinished(deps.db, analysis.id, { state: 'failed', errorCode: error.code, errorMessage: error.message }, now);
+  await markAnalysisFailed(deps.db, analysis.id, error, now);
   return { analysisId: analysis.id, sha256: analysis.sha256, state: 'failed', analyzers: [], childAnalysisIds: [] };
 }
 

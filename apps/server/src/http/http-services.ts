@@ -4,7 +4,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { HashFetchQueue } from '../hashes/submit-hashes.js';
 import type { CobaltStrikeHttpServices } from '../cobaltstrike/cobaltstrike-wiring.js';
-import type { SubmitSampleInput } from '../samples/submit-sample.js';
+import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
 
 /** One uploaded file, as the samples route hands it to the pipeline. */
 export interface UploadedSample {
@@ -36,12 +36,6 @@ export function submissionOf(upload: UploadedSample, defaultPasswords: readonly 
   };
 }
 
-export interface SubmittedSampleResult {
-  readonly sha256: string;
-  readonly analysisId: string;
-  readonly isNewSample: boolean;
-}
-
 /**
  * Exactly what the HTTP layer needs from the platform; `compose.ts` builds it from the real services. The
  * report and analysis readers return the API's wire shapes (see @malpipe/api-client) so the routes stay thin.
@@ -50,7 +44,7 @@ export interface HttpServices {
   readonly db: Database;
   readonly store: Pick<ObjectStore, 'getBytes' | 'stat'>;
   readonly queue: Pick<JobQueue, 'get' | 'list' | 'retry'>;
-  submitSample(input: UploadedSample): Promise<SubmittedSampleResult>;
+  submitSample(input: UploadedSample): Promise<SubmitSampleResult>;
   /** By MD5, SHA-1, SHA-256 or SHA-512 (lower-case hex); null when unknown. */
   getSampleReport(hash: string): Promise<SampleReport | null>;
   getAnalysis(id: string): Promise<AnalysisStatus | null>;

@@ -176,16 +176,20 @@ export async function runRetrohunt(platform: RetrohuntPlatform, ruleset: Ruleset
     }
   };
 
+  const take = async (): Promise<StoredSample[] | undefined> => (options.signal?.aborted === true ? undefined : nextBatch());
   const worker = async (): Promise<void> => {
-    let batch = options.signal?.aborted === true ? undefined : await nextBatch();
+    let batch = await take();
     let pending = batch !== undefined ? scanBatch(platform.store, rules, batch, timeoutMs) : undefined;
+    // The next batch is picked (DB page reads included) while this one scans, and queued before this one's
+    // hits are written: the scan thread waits on neither.
+    let following = batch !== undefined ? await take() : undefined;
     while (batch !== undefined && pending !== undefined) {
       const outcomes = await pending;
-      // Queue the next batch before writing this one's hits, so the scan thread never waits on the DB.
-      const following = options.signal?.aborted === true ? undefined : await nextBatch();
       pending = following !== undefined ? scanBatch(platform.store, rules, following, timeoutMs) : undefined;
-      await record(batch, outcomes);
+      const done = batch;
       batch = following;
+      following = batch !== undefined ? await take() : undefined;
+      await record(done, outcomes);
     }
   };
   try {

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { AppError, type JobState } from '@malpipe/core';
-import { sqliteJobStates, type AnalysisJobStates } from '../analyses/recover-analyses.js';
+import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
 import type { Database } from '../database/database.js';
 import type { Schema } from '../database/schema.js';
 import { BullmqJobQueue } from './bullmq-job-queue.js';
@@ -60,7 +60,7 @@ export function createJobQueue(
   options: CreateJobQueueOptions = {},
 ): ManagedJobQueue {
   if (url === 'sqlite:' || url === 'sqlite://')
-    return new ManagedQueue(new SqliteJobQueue(db, options), db, options);
+    return new ManagedQueue(new SqliteJobQueue(db, options), options);
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     const inner = new BullmqJobQueue({
       url,
@@ -77,7 +77,7 @@ export function createJobQueue(
       ]),
       ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
     });
-    return new ManagedQueue(inner, db, options);
+    return new ManagedQueue(inner, options);
   }
   throw new AppError(
     'CONFIG_INVALID',
@@ -92,7 +92,6 @@ class ManagedQueue implements ManagedJobQueue {
   readonly backend: 'sqlite' | 'bullmq';
   readonly metrics = new JobMetrics();
   readonly #inner: SqliteJobQueue | BullmqJobQueue;
-  readonly #db: Database;
   readonly #maxWaiting: number;
   readonly #retryAfterMs: number;
   readonly #keepCompletedMs: number;
@@ -100,9 +99,8 @@ class ManagedQueue implements ManagedJobQueue {
   readonly #waiting = new Map<JobName, { count: number; at: number }>();
   #housekeeper: NodeJS.Timeout | undefined;
 
-  constructor(inner: SqliteJobQueue | BullmqJobQueue, db: Database, options: CreateJobQueueOptions) {
+  constructor(inner: SqliteJobQueue | BullmqJobQueue, options: CreateJobQueueOptions) {
     this.#inner = inner;
-    this.#db = db;
     this.backend = inner instanceof BullmqJobQueue ? 'bullmq' : 'sqlite';
     this.#maxWaiting = options.maxWaiting ?? 100_000;
     this.#retryAfterMs = options.retryAfterMs ?? 30_000;
@@ -177,15 +175,8 @@ class ManagedQueue implements ManagedJobQueue {
     await this.#inner.close(graceMs);
   }
 
-  async waitingCount(name: JobName): Promise<number> {
-    if (this.#inner instanceof BullmqJobQueue) return this.#inner.waitingCount(name);
-    const row = await this.#db
-      .selectFrom('jobs')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('name', '=', name)
-      .where('state', 'in', ['queued', 'failed'])
-      .executeTakeFirst();
-    return Number(row?.count ?? 0);
+  waitingCount(name: JobName): Promise<number> {
+    return this.#inner.waitingCount(name);
   }
 
   async assertRoom(name: JobName): Promise<void> {
@@ -222,19 +213,12 @@ class ManagedQueue implements ManagedJobQueue {
     cached.count += 1;
   }
 
-  async cleanCompleted(olderThanMs: number): Promise<number> {
-    if (this.#inner instanceof BullmqJobQueue) return this.#inner.cleanCompleted(olderThanMs);
-    const result = await this.#db
-      .deleteFrom('jobs')
-      .where('state', '=', 'completed')
-      .where('updated_at', '<', new Date(Date.now() - olderThanMs).toISOString())
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  cleanCompleted(olderThanMs: number): Promise<number> {
+    return this.#inner.cleanCompleted(olderThanMs);
   }
 
   analysisJobStates(analysisIds: readonly string[]): Promise<AnalysisJobStates> {
-    if (this.#inner instanceof BullmqJobQueue) return this.#inner.analysisJobStates(analysisIds);
-    return sqliteJobStates(this.#db)(analysisIds);
+    return this.#inner.analysisJobStates(analysisIds);
   }
 
   async renderMetrics(role: string): Promise<string> {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { AppError, JOB_STATES, type JobState } from '@malpipe/core';
+import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
 import { dialectOf } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
 import type { JobRow, Schema } from '../database/schema.js';
@@ -205,6 +206,56 @@ export class SqliteJobQueue implements TransactionalJobQueue {
       }
     }
     return counts;
+  }
+
+  /** Jobs of `name` not yet started (queued, or a failed attempt waiting out its back-off). */
+  async waitingCount(name: JobName): Promise<number> {
+    const row = await this.#db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('name', '=', name)
+      .where('state', 'in', WAITING)
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
+  /** Deletes completed jobs older than `olderThanMs`; returns how many. */
+  async cleanCompleted(olderThanMs: number): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('jobs')
+      .where('state', '=', 'completed')
+      .where('updated_at', '<', new Date(Date.now() - olderThanMs).toISOString())
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /**
+   * For the start-up recovery sweep (recoverAnalyses): which analyses have a job that will still run, and which
+   * died. Reads the `jobs` table directly because `list` is capped and cannot filter by payload.
+   */
+  async analysisJobStates(analysisIds: readonly string[]): Promise<AnalysisJobStates> {
+    const wanted = new Set(analysisIds);
+    const live = new Set<string>();
+    const dead = new Map<string, string | null>();
+    const rows = await this.#db
+      .selectFrom('jobs')
+      .select(['payload', 'state', 'last_error'])
+      .where('name', '=', 'analyze-sample')
+      .where('state', 'in', ['queued', 'running', 'failed', 'dead'])
+      .execute();
+    for (const row of rows) {
+      let analysisId: unknown;
+      try {
+        analysisId = (JSON.parse(row.payload) as { analysisId?: unknown }).analysisId;
+      } catch {
+        continue; // Not one of ours; the queue validates payloads on enqueue.
+      }
+      if (typeof analysisId !== 'string' || !wanted.has(analysisId)) continue;
+      if (row.state === 'dead') dead.set(analysisId, row.last_error);
+      else live.add(analysisId);
+    }
+    for (const id of live) dead.delete(id);
+    return { live, dead };
   }
 
   async #insert<N extends JobName>(db: Kysely<Schema>, name: N, payload: Jobs[N], options: EnqueueOptions = {}): Promise<string> {

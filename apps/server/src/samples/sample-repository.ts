@@ -56,35 +56,34 @@ export async function upsertSample(db: Database, sample: SampleRecord, now: stri
 }
 
 export async function addSampleNames(db: Database, sha256: string, names: readonly string[], now: string): Promise<void> {
-  for (const name of new Set(names)) {
-    const exists = await db.selectFrom('sample_names').select('name').where('sha256', '=', sha256).where('name', '=', name).executeTakeFirst();
-    if (exists === undefined) {
-      await db.insertInto('sample_names').values({ sha256, name, first_seen: now }).onConflict((oc) => oc.doNothing()).execute();
-    }
-  }
+  const unique = [...new Set(names)];
+  if (unique.length === 0) return;
+  // The (sha256, name) primary key makes this insert-if-absent in one statement; first_seen never moves.
+  await db
+    .insertInto('sample_names')
+    .values(unique.map((name) => ({ sha256, name, first_seen: now })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 export async function addSampleSources(db: Database, sha256: string, sources: readonly string[], now: string): Promise<void> {
-  for (const source of new Set(sources)) {
-    const exists = await db
-      .selectFrom('sample_sources')
-      .select('source')
-      .where('sha256', '=', sha256)
-      .where('source', '=', source)
-      .executeTakeFirst();
-    if (exists === undefined) {
-      await db.insertInto('sample_sources').values({ sha256, source, first_seen: now }).onConflict((oc) => oc.doNothing()).execute();
-    }
-  }
+  const unique = [...new Set(sources)];
+  if (unique.length === 0) return;
+  await db
+    .insertInto('sample_sources')
+    .values(unique.map((source) => ({ sha256, source, first_seen: now })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 export async function addSampleTags(db: Database, sha256: string, tags: readonly string[]): Promise<void> {
-  for (const tag of new Set(tags)) {
-    const exists = await db.selectFrom('sample_tags').select('tag').where('sha256', '=', sha256).where('tag', '=', tag).executeTakeFirst();
-    if (exists === undefined) {
-      await db.insertInto('sample_tags').values({ sha256, tag }).onConflict((oc) => oc.doNothing()).execute();
-    }
-  }
+  const unique = [...new Set(tags)];
+  if (unique.length === 0) return;
+  await db
+    .insertInto('sample_tags')
+    .values(unique.map((tag) => ({ sha256, tag })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 /** Records a parent -> child link once per (parent, child, analyser, detail). */
@@ -154,9 +153,15 @@ export async function setSampleFuzzyHashes(
   await db.updateTable('samples').set(update).where('sha256', '=', sha256).execute();
 }
 
+/** The names a sample was submitted under, oldest first. */
+export async function listSampleNames(db: Database, sha256: string): Promise<readonly string[]> {
+  const rows = await db.selectFrom('sample_names').select('name').where('sha256', '=', sha256).orderBy('first_seen').execute();
+  return rows.map((r) => r.name);
+}
+
 export async function loadSample(db: Database, row: SampleRow): Promise<Sample> {
-  const [names, sources, tags] = await Promise.all([
-    db.selectFrom('sample_names').select('name').where('sha256', '=', row.sha256).orderBy('first_seen').execute(),
+  const [fileNames, sources, tags] = await Promise.all([
+    listSampleNames(db, row.sha256),
     db.selectFrom('sample_sources').select('source').where('sha256', '=', row.sha256).orderBy('first_seen').execute(),
     db.selectFrom('sample_tags').select('tag').where('sha256', '=', row.sha256).orderBy('tag').execute(),
   ]);
@@ -167,7 +172,7 @@ export async function loadSample(db: Database, row: SampleRow): Promise<Sample> 
     sha512: row.sha512,
     size: Number(row.size),
     fileType: rowFileType(row),
-    fileNames: names.map((n) => n.name),
+    fileNames,
     sources: sources.map((s) => s.source),
     tags: tags.map((t) => t.tag),
     ssdeep: row.ssdeep,

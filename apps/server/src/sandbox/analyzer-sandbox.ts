@@ -200,10 +200,6 @@ export class AnalyzerSandbox {
     this.#yara = spec;
   }
 
-  get yara(): SandboxYaraSpec | null {
-    return this.#yara;
-  }
-
   /** Number of live child processes (for tests and metrics). */
   get processCount(): number {
     return this.#children.size;
