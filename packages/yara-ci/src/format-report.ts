@@ -25,7 +25,7 @@ export function formatCheckReport(report: CheckReport, options: { showAccepted?:
   if (report.cost !== null) {
     const { cost } = report;
     const top = [...cost.rules].filter((r) => r.ratio !== null).sort((a, b) => (b.ratio ?? 0) - (a.ratio ?? 0)).slice(0, 5);
-    lines.push(`cost (${cost.engine}, ${cost.corpusFiles} files, ${(cost.corpusBytes / 1048576).toFixed(1)} MiB, baseline ${cost.baselineMs.toFixed(2)} ms, noise ${(cost.noise * 100).toFixed(0)} %): ${top.map((r) => `${r.rule} ${(r.ratio ?? 0).toFixed(1)}x`).join(', ')}`);
+    lines.push(`cost (${cost.engine}, ${cost.corpusFiles} files, ${(cost.corpusBytes / 1048576).toFixed(1)} MiB, baseline ${cost.baselineMs.toFixed(2)} ms, noise ${(cost.noise * 100).toFixed(0)} %): ${top.length === 0 ? 'no rule measured' : top.map((r) => `${r.rule} ${(r.ratio ?? 0).toFixed(1)}x`).join(', ')}`);
   }
   lines.push('', `${report.passed ? 'PASSED' : 'FAILED'}: ${summary.error} error(s), ${summary.warning} warning(s), ${summary.info} info, ${summary.suppressed} suppressed, ${summary.baselined} baselined (${report.durationMs} ms)`);
   return `${lines.join('\n')}\n`;
