@@ -47,6 +47,10 @@ describe('runRetrohunt', () => {
     expect(summary.scanned).toBe(2);
     expect(summary.matched).toBe(1);
     expect(summary.errors).toHaveLength(1);
+    // A malformed hash is that sample's error too, not the hunt's.
+    const malformed = await runRetrohunt(platform, RULES, { sha256s: ['not-a-hash', marked[1]!] });
+    expect(malformed).toMatchObject({ scanned: 2, matched: 1 });
+    expect(malformed.errors).toHaveLength(1);
   });
 
   it('runs as a queued retrohunt job for a known ruleset version and refuses an unknown one', async () => {

@@ -218,7 +218,15 @@ export async function runRetrohunt(platform: RetrohuntPlatform, ruleset: Ruleset
  * Never rejects: each sample gets its outcome.
  */
 async function scanBatch(store: ObjectStore, rules: CompiledRules, batch: readonly StoredSample[], timeoutMs: number): Promise<SampleOutcome[]> {
-  const paths = batch.map((sample) => store.localPath(sampleKey(sample.sha256)));
+  // A key the store refuses (a malformed hash given in `sha256s`) sends the batch down the per-sample path,
+  // where it becomes that sample's error.
+  const paths = batch.map((sample) => {
+    try {
+      return store.localPath(sampleKey(sample.sha256));
+    } catch {
+      return null;
+    }
+  });
   if (rules.scanFiles !== undefined && paths.every((p): p is string => p !== null)) {
     let results: Awaited<ReturnType<NonNullable<CompiledRules['scanFiles']>>>;
     try {
@@ -231,7 +239,14 @@ async function scanBatch(store: ObjectStore, rules: CompiledRules, batch: readon
       const result = results[i];
       if (result === undefined) outcomes.push({ error: new Error('the engine returned no result for this sample') });
       else if ('error' in result) outcomes.push({ error: result.error });
-      else outcomes.push({ matches: result.matches, size: sample.size ?? (await store.stat(sampleKey(sample.sha256)))?.size ?? 0 });
+      else if (sample.size !== null) outcomes.push({ matches: result.matches, size: sample.size });
+      else {
+        try {
+          outcomes.push({ matches: result.matches, size: (await store.stat(sampleKey(sample.sha256)))?.size ?? 0 });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
     }
     return outcomes;
   }
