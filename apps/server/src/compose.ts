@@ -158,6 +158,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       return result;
     };
     const runDeps: RunAnalysisDeps = {
+      defaultArchivePasswords: config.archivePasswords,
       db,
       store,
       runner: sandbox,

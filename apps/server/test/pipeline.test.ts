@@ -103,6 +103,30 @@ describe('analysis pipeline (embedded stack)', () => {
     }
   });
 
+  it('opens an archive resubmitted with the right password without --force, keeping the default-password result', async () => {
+    const { platform } = t;
+    const zip = await buildZip([{ name: 'secret.txt', data: new TextEncoder().encode(`only with the password ${Date.now()}`), password: 'S3cret!', encryption: 'aes' }]);
+    const first = await platform.services.submitSample({ content: zip, fileName: 'locked.zip', source: 'test' });
+    await waitForIdle(platform);
+    const locked = await platform.services.getSampleReport(first.sha256);
+    expect(locked?.relations.children).toHaveLength(0);
+
+    const again = await platform.services.submitSample({ content: zip, fileName: 'locked.zip', source: 'test', archivePasswords: ['S3cret!'] });
+    await waitForIdle(platform);
+    const opened = await platform.services.getSampleReport(again.sha256);
+    expect(opened?.relations.children.map((c) => c.detail)).toEqual(['secret.txt']);
+    const archiveRows = (await results(platform, first.sha256)).filter((r) => r.analyzer === 'archive');
+    // One result per password set: the default one ('') and the submission's own.
+    expect(archiveRows.map((r) => r.ruleset_version === '')).toEqual(expect.arrayContaining([true, false]));
+    expect(archiveRows).toHaveLength(2);
+
+    // The same password again is served from cache.
+    const third = await platform.services.submitSample({ content: zip, fileName: 'locked.zip', source: 'test', archivePasswords: ['S3cret!'] });
+    const outcome = await platform.services.runAnalysis(third.analysisId);
+    expect(outcome.analyzers.find((a) => a.analyzer === 'archive')?.status).toBe('cached');
+    await waitForIdle(platform);
+  });
+
   it('serves a resubmission from cache and reruns everything with force', async () => {
     const { platform } = t;
     const pe = samplePe();

@@ -96,6 +96,11 @@ export interface Analyzer<TResult = unknown> {
   readonly name: string;
   readonly version: string;
   readonly usesRuleset?: boolean;
+  /**
+   * Its output depends on the archive passwords tried: a request with passwords other than the platform's
+   * defaults is cached under its own key, so resubmitting with the right password opens the archive.
+   */
+  readonly usesArchivePasswords?: boolean;
   /** Cheap filter on facts: only analysers that accept a sample run on it. */
   accepts(facts: SampleFacts): boolean;
   analyze(bytes: Uint8Array, facts: SampleFacts, context: AnalyzerContext): Promise<AnalyzerOutput<TResult>>;

@@ -61,9 +61,6 @@ export function registerSubmit(program: Command): void {
             `${sample.sha256}  ${sample.isNewSample ? 'new  ' : 'known'}  analysis ${sample.analysisId}  ${sample.fileName}\n`,
           );
         }
-        // Stored results are reused for a known sample, so a new password would not reopen its archive.
-        if (!sample.isNewSample && options.password.length > 0 && options.force !== true)
-          process.stderr.write(`  note: ${sample.fileName} was analysed before and its stored results are reused: add --force if it is an archive that needs these passwords\n`);
       }
       if (options.wait !== true) {
         if (options.json === true) process.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Analyzer, AnalyzerLimits, AnalyzerOutput, ChildSample, SampleFacts } from '@malpipe/analyzers';
 import type { Indicator } from '@malpipe/core';
 import { AppError, INDICATOR_TYPES, isAppError } from '@malpipe/core';
@@ -34,6 +35,8 @@ export interface RunAnalysisDeps {
   readonly analyzers: readonly Analyzer[];
   /** Version of the active YARA ruleset, or null when none is loaded. */
   readonly rulesetVersion: string | null;
+  /** The platform's default archive passwords; other passwords get their own cache key (see Analyzer). */
+  readonly defaultArchivePasswords?: readonly string[];
   readonly limits: AnalyzerLimits;
   /** Stores a child sample and queues its analysis (submitSample with the platform's deps). */
   readonly submitChild: (input: SubmitSampleInput) => Promise<SubmitSampleResult>;
@@ -141,13 +144,28 @@ async function sampleInput(deps: RunAnalysisDeps, sha256: string): Promise<Sandb
   return { bytes: await deps.store.getBytes(key, deps.maxSampleBytes) };
 }
 
-function resultKey(analyzer: Analyzer, sha256: string, rulesetVersion: string | null): ResultKey {
+/**
+ * The cache key of one analyser's result. Its last part (the `ruleset_version` column) is the YARA ruleset
+ * version for ruleset analysers, and a digest of the passwords for archive analysers asked to try passwords
+ * other than the defaults; '' otherwise.
+ */
+function resultKey(deps: RunAnalysisDeps, analyzer: Analyzer, sha256: string, archivePasswords: readonly string[]): ResultKey {
   return {
     sha256,
     analyzer: analyzer.name,
     analyzerVersion: analyzer.version,
-    rulesetVersion: analyzer.usesRuleset === true ? (rulesetVersion ?? '') : '',
+    rulesetVersion:
+      analyzer.usesRuleset === true
+        ? (deps.rulesetVersion ?? '')
+        : analyzer.usesArchivePasswords === true
+          ? passwordsVariant(archivePasswords, deps.defaultArchivePasswords)
+          : '',
   };
+}
+
+function passwordsVariant(passwords: readonly string[], defaults: readonly string[] | undefined): string {
+  if (defaults === undefined || (passwords.length === defaults.length && passwords.every((p, i) => p === defaults[i]))) return '';
+  return `passwords:${createHash('sha256').update(passwords.join('\n')).digest('hex').slice(0, 16)}`;
 }
 
 interface OneRun {
@@ -163,7 +181,7 @@ async function runOne(
   analyzer: Analyzer,
   now: () => string,
 ): Promise<OneRun> {
-  const key = resultKey(analyzer, analysis.sha256, deps.rulesetVersion);
+  const key = resultKey(deps, analyzer, analysis.sha256, analysis.options.archivePasswords);
   const cached = await findCachedResult(deps.db, key);
   // Reused: a good result unless forced; anything this analysis already stored (a redelivered job). An error
   // from an earlier analysis (a timeout on a busy machine...) gets another chance.

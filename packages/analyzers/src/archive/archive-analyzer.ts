@@ -76,6 +76,7 @@ async function analyzeGzip(bytes: Uint8Array, facts: SampleFacts, budget: Extrac
  */
 export const archiveAnalyzer: Analyzer<ArchiveResult> = {
   name: 'archive',
+  usesArchivePasswords: true,
   version: '1.0.0',
   accepts: (facts) => ACCEPTED.has(facts.fileType.format),
   async analyze(bytes: Uint8Array, facts: SampleFacts, context: AnalyzerContext): Promise<AnalyzerOutput<ArchiveResult>> {
