@@ -101,25 +101,7 @@ describe.skipIf(!available)(
         const submitting = mapLimit(
           Array.from({ length: SAMPLES }, (_, i) => i),
           8,
-          async (i): Promise<Submitted> => {
-            const form = new FormData();
-            form.append(
-              'file',
-              new Blob([`malpipe scale-out sample ${i} ${randomBytes(16).toString('hex')}\n`]),
-              `sample-${i}.txt`,
-            );
-            const response = await fetch(`${apiUrl}/api/v1/samples`, {
-              method: 'POST',
-              body: form,
-              headers: { authorization: `Bearer ${token}` },
-            });
-            const body = (await response.json()) as {
-              samples?: Array<{ sha256: string; analysisId: string }>;
-            };
-            if (response.status !== 202 || body.samples?.[0] === undefined)
-              throw new Error(`submit ${i}: ${response.status} ${JSON.stringify(body)}`);
-            return body.samples[0];
-          },
+          (i): Promise<Submitted> => uploadDistinctSample(apiUrl, token, `scale-out sample ${i}`, `sample-${i}.txt`),
         );
         submitting.catch((error: unknown) => (submitError = error));
         const completed = async (): Promise<number> => {
@@ -289,22 +271,9 @@ describe.skipIf(!available || privateRedis === null)(
           Array.from({ length: RESTART_SAMPLES }, (_, i) => i),
           4,
           async (i): Promise<string> => {
-            const form = new FormData();
-            form.append(
-              'file',
-              new Blob([`malpipe redis-restart sample ${i} ${randomBytes(16).toString('hex')}\n`]),
-              `r-${i}.txt`,
-            );
-            const response = await fetch(`${apiUrl}/api/v1/samples`, {
-              method: 'POST',
-              body: form,
-              headers: { authorization: `Bearer ${token}` },
-            });
-            const body = (await response.json()) as { samples?: Array<{ sha256: string }> };
-            if (response.status !== 202 || body.samples?.[0] === undefined)
-              throw new Error(`submit ${i}: ${response.status} ${JSON.stringify(body)}`);
+            const sample = await uploadDistinctSample(apiUrl, token, `redis-restart sample ${i}`, `r-${i}.txt`);
             if (redisDown) acceptedWhileDown++;
-            return body.samples[0].sha256;
+            return sample.sha256;
           },
         );
         let submitError: unknown = null;
@@ -353,3 +322,14 @@ describe.skipIf(!available || privateRedis === null)(
     );
   },
 );
+
+/** Uploads one small sample made distinct by random bytes; throws unless the API accepted it (202). */
+async function uploadDistinctSample(apiUrl: string, token: string, label: string, fileName: string): Promise<Submitted> {
+  const form = new FormData();
+  form.append('file', new Blob([`malpipe ${label} ${randomBytes(16).toString('hex')}\n`]), fileName);
+  const response = await fetch(`${apiUrl}/api/v1/samples`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+  const body = (await response.json()) as { samples?: Submitted[] };
+  const sample = body.samples?.[0];
+  if (response.status !== 202 || sample === undefined) throw new Error(`submit ${label}: ${response.status} ${JSON.stringify(body)}`);
+  return sample;
+}

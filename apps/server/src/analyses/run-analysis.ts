@@ -8,7 +8,7 @@ import { SANDBOX_CLOSED_CODE, type SandboxRunRequest } from '../sandbox/analyzer
 import { sampleKey, type ObjectStore } from '../storage/object-store.js';
 import { recordCobaltStrikeResult, type EnqueueCsProbe } from '../cobaltstrike/record-cobaltstrike-result.js';
 import { addSampleTags, findSampleRow, listSampleNames, rowFileType, setSampleFuzzyHashes } from '../samples/sample-repository.js';
-import type { SubmitSampleInput, SubmitSampleResult } from '../samples/submit-sample.js';
+import { MAX_TAGS, type SubmitSampleInput, type SubmitSampleResult } from '../samples/submit-sample.js';
 import {
   findCachedResult,
   getAnalysis,
@@ -226,7 +226,7 @@ async function runOne(
     );
     await storeIndicators(trx, analysis.sha256, analyzer.name, indicators, stamp);
     if (analyzer.usesRuleset === true && deps.rulesetVersion !== null) await storeYaraMatches(trx, analysis.sha256, deps.rulesetVersion, yaraMatches);
-    if ((output.tags ?? []).length > 0) await addSampleTags(trx, analysis.sha256, (output.tags ?? []).map((t) => t.toLowerCase()).slice(0, 64));
+    if ((output.tags ?? []).length > 0) await addSampleTags(trx, analysis.sha256, (output.tags ?? []).map((t) => t.toLowerCase()).slice(0, MAX_TAGS));
     await setSampleFuzzyHashes(trx, analysis.sha256, fuzzyHashesOf(output));
     // Cobalt Strike: configs into the cs_* tables, stager URLs queued for a probe (no-op for other analysers).
     await recordCobaltStrikeResult(trx, analysis.sha256, analyzer.name, output.result, deps.enqueueCsProbe);

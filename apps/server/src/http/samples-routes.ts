@@ -17,6 +17,7 @@ import { principalOf } from './authenticate.js';
 import type { HttpServices, UploadedSample } from './http-services.js';
 import type { ZodApp } from './zod-app.js';
 import { zipSample } from './zip-sample.js';
+import { cleanFileName } from '../samples/submit-sample.js';
 
 export interface UploadLimits {
   /** Per file and per request (all files together). */
@@ -240,8 +241,5 @@ async function readUpload(request: FastifyRequest, limits: UploadLimits): Promis
 
 /** Keeps only the last path segment and printable characters: a name is metadata, never a path. */
 export function baseName(fileName: string | undefined): string {
-  const last = (fileName ?? '').split(/[/\\]/).pop() ?? '';
-  const printable = [...last].filter((c) => c.charCodeAt(0) > 0x1f && c !== '\u007f').join('');
-  const clean = printable.trim().slice(0, 255);
-  return clean === '' || clean === '.' || clean === '..' ? 'unnamed' : clean;
+  return cleanFileName(fileName) ?? 'unnamed';
 }

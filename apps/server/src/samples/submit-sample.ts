@@ -59,8 +59,9 @@ export interface SubmitSampleDeps {
   readonly now?: () => Date;
 }
 
-const MAX_NAME_LENGTH = 1024;
-const MAX_TAGS = 64;
+const MAX_NAME_LENGTH = 255;
+/** Tags per sample accepted from one submission or one analyser result. */
+export const MAX_TAGS = 64;
 const MAX_TAG_LENGTH = 128;
 
 /**
@@ -70,7 +71,7 @@ const MAX_TAG_LENGTH = 128;
  * Submitting a child twice for the same parent analysis (a redelivered job) returns the first analysis.
  */
 export async function submitSample(deps: SubmitSampleDeps, input: SubmitSampleInput): Promise<SubmitSampleResult> {
-  const fileName = cleanName(input.fileName);
+  const fileName = cleanFileName(input.fileName);
   const tags = cleanTags(input.tags ?? []);
   const spooled = await spoolSample(input.content, { maxBytes: deps.uploadLimitBytes, tmpDir: deps.tmpDir });
   try {
@@ -162,12 +163,17 @@ function relationOf(parent: ParentLink, childSha256: string) {
 }
 
 /** Keeps the last path component only (names inside archives may carry hostile paths) and bounds it. */
-function cleanName(name: string | null | undefined): string | null {
+/**
+ * The last path component of a client- or archive-supplied name, without control characters, trimmed and capped
+ * at 255 characters (a file-system name limit); null when nothing usable is left. The one name cleaner: the
+ * upload route and the pipeline both use it.
+ */
+export function cleanFileName(name: string | null | undefined): string | null {
   if (name === null || name === undefined) return null;
-  // eslint-disable-next-line no-control-regex
-  const base = name.split(/[\\/]/).pop()?.replace(/[\u0000-\u001f]/g, '') ?? '';
-  if (base === '' || base === '.' || base === '..') return null;
-  return base.slice(0, MAX_NAME_LENGTH);
+  const last = name.split(/[\\/]/).pop() ?? '';
+  const printable = [...last].filter((c) => c.charCodeAt(0) > 0x1f && c !== '\u007f').join('');
+  const clean = printable.trim().slice(0, MAX_NAME_LENGTH);
+  return clean === '' || clean === '.' || clean === '..' ? null : clean;
 }
 
 function cleanTags(tags: readonly string[]): readonly string[] {
