@@ -1,0 +1,5 @@
+#include "beacon-scan.h"
+
+namespace malpipe {
+void RegisterBeaconScan(Napi::Env, Napi::Object) {}
+}

@@ -1,0 +1,6 @@
+#pragma once
+#include <napi.h>
+
+namespace malpipe {
+void RegisterBeaconScan(Napi::Env env, Napi::Object exports);
+}

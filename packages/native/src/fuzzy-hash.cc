@@ -1,0 +1,5 @@
+#include "fuzzy-hash.h"
+
+namespace malpipe {
+void RegisterFuzzyHash(Napi::Env, Napi::Object) {}
+}

@@ -1,0 +1,6 @@
+#pragma once
+#include <napi.h>
+
+namespace malpipe {
+void RegisterFuzzyHash(Napi::Env env, Napi::Object exports);
+}
