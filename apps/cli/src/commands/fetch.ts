@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
 import type { ApiClient, HashEntry, HashRequest } from '@malpipe/api-client';
-import { createPlatform, loadConfig, recoverPlatform, startWorkers, type Platform } from '@malpipe/server';
-import { getHashRequest, submitHashes } from '@malpipe/server/hashes/submit-hashes';
+import type { Platform } from '@malpipe/server/compose';
 import { callApi, createCliClient } from '../cli-config.js';
 
 interface FetchOptions {
@@ -80,6 +79,10 @@ async function fetchLocally(
   options: FetchOptions,
   timeoutMs: number,
 ): Promise<Shown[]> {
+  // Loaded on use, so other commands (and --help) start without the pipeline.
+  const { loadConfig } = await import('@malpipe/server/config');
+  const { createPlatform, recoverPlatform, startWorkers } = await import('@malpipe/server/compose');
+  const { getHashRequest, submitHashes } = await import('@malpipe/server/hashes/submit-hashes');
   const config = loadConfig({
     MALPIPE_LOG_LEVEL: 'warn',
     ...process.env,

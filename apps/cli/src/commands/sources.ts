@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { toAppError } from '@malpipe/core';
-import { loadConfig } from '@malpipe/server';
-import { createDatabase } from '@malpipe/server/database/create-database';
-import { createHashSources } from '@malpipe/server/fetcher/create-sources';
 
 interface SourceCheck {
   readonly source: string;
@@ -21,6 +18,10 @@ export function registerSources(program: Command): void {
     .description('Check that each configured source answers with the configured API key')
     .option('--json', 'print JSON')
     .action(async (options: { readonly json?: boolean }) => {
+      // Loaded on use, so other commands (and --help) start without the server modules.
+      const { loadConfig } = await import('@malpipe/server/config');
+      const { createDatabase } = await import('@malpipe/server/database/create-database');
+      const { createHashSources } = await import('@malpipe/server/fetcher/create-sources');
       const config = loadConfig({ MALPIPE_LOG_LEVEL: 'warn', ...process.env });
       const db = await createDatabase(config.databaseUrl);
       const checks: SourceCheck[] = [];

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { AppError } from '@malpipe/core';
-import { loadConfig, runServer } from '@malpipe/server';
 
 interface WorkerOptions {
   readonly data?: string;
@@ -33,6 +32,9 @@ export function registerWorker(program: Command): void {
       if (options.concurrency !== undefined) overrides.MALPIPE_WORKER_CONCURRENCY = options.concurrency;
       if (options.healthPort !== undefined) overrides.MALPIPE_WORKER_HEALTH_PORT = options.healthPort;
       if (options.host !== undefined) overrides.MALPIPE_HOST = options.host;
+      // Loaded on use, so other commands (and --help) start without the server modules.
+      const { loadConfig } = await import('@malpipe/server/config');
+      const { runServer } = await import('@malpipe/server/main');
       const config = loadConfig({ ...process.env, ...overrides });
       if (!config.roles.includes('worker'))
         throw new AppError('CONFIG_INVALID', 'malpipe worker needs the worker role');

@@ -1,5 +1,6 @@
 import type { ErrorCode, Indicator, ResultStatus } from '@malpipe/core';
 import { AppError } from '@malpipe/core';
+import { sql } from 'kysely';
 import type { Database } from '../database/database.js';
 import type { AnalysisRow } from '../database/schema.js';
 import type { AnalysisOptions } from '../samples/submit-sample.js';
@@ -91,6 +92,21 @@ export async function markAnalysisRunning(db: Database, id: string, now: string)
   await db.updateTable('analyses').set({ state: 'running', started_at: now }).where('id', '=', id).where('state', 'in', ['queued', 'running']).execute();
 }
 
+/**
+ * Marks a queued or running analysis `running` and returns it, in one statement (a job's first query); null when
+ * the analysis is finished or unknown, which `findAnalysis` then tells apart.
+ */
+export async function startAnalysis(db: Database, id: string, now: string): Promise<Analysis | null> {
+  const row = await db
+    .updateTable('analyses')
+    .set({ state: 'running', started_at: now })
+    .where('id', '=', id)
+    .where('state', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+  return row === undefined ? null : toAnalysis(row);
+}
+
 export async function markAnalysisFinished(
   db: Database,
   id: string,
@@ -112,16 +128,36 @@ export interface ResultKey {
   readonly rulesetVersion: string;
 }
 
-export async function findCachedResult(db: Database, key: ResultKey): Promise<{ readonly status: string; readonly createdAt: string } | null> {
-  const row = await db
+export interface CachedResult {
+  readonly status: string;
+  readonly createdAt: string;
+}
+
+export async function findCachedResult(db: Database, key: ResultKey): Promise<CachedResult | null> {
+  return (await findCachedResults(db, [key]))[0] ?? null;
+}
+
+/**
+ * The stored results under each key (null where there is none), in the order of `keys`: one query for all the
+ * analysers of a sample rather than one each.
+ */
+export async function findCachedResults(db: Database, keys: readonly ResultKey[]): Promise<readonly (CachedResult | null)[]> {
+  if (keys.length === 0) return [];
+  const rows = await db
     .selectFrom('analysis_results')
-    .select(['status', 'created_at'])
-    .where('sha256', '=', key.sha256)
-    .where('analyzer', '=', key.analyzer)
-    .where('analyzer_version', '=', key.analyzerVersion)
-    .where('ruleset_version', '=', key.rulesetVersion)
-    .executeTakeFirst();
-  return row === undefined ? null : { status: row.status, createdAt: row.created_at };
+    .select(['sha256', 'analyzer', 'analyzer_version', 'ruleset_version', 'status', 'created_at'])
+    .where('sha256', 'in', [...new Set(keys.map((k) => k.sha256))])
+    .where('analyzer', 'in', [...new Set(keys.map((k) => k.analyzer))])
+    .execute();
+  const found = new Map(rows.map((r) => [cacheKeyId(r.sha256, r.analyzer, r.analyzer_version, r.ruleset_version), r]));
+  return keys.map((k) => {
+    const row = found.get(cacheKeyId(k.sha256, k.analyzer, k.analyzerVersion, k.rulesetVersion));
+    return row === undefined ? null : { status: row.status, createdAt: row.created_at };
+  });
+}
+
+function cacheKeyId(...parts: readonly string[]): string {
+  return parts.join('\u0000');
 }
 
 export interface StoredResult {
@@ -167,43 +203,66 @@ export async function storeResult(db: Database, key: ResultKey, stored: StoredRe
   return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
-/** Replaces the indicators one analyser found on one sample, deduplicating the indicator values themselves. */
+/**
+ * Rows per multi-row statement: at most 4 parameters a row keeps a chunk far below PostgreSQL's 65,535 and
+ * SQLite's 32,766 bound parameters.
+ */
+const ROWS_PER_STATEMENT = 500;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Replaces the indicators one analyser found on one sample, deduplicating the indicator values themselves. Two
+ * statements per 500 indicators (plus the delete) rather than three per indicator. Rows are written in
+ * (type, value) order, so concurrent transactions wait on each other's unique-index entries in one order and
+ * never deadlock.
+ */
 export async function storeIndicators(db: Database, sha256: string, analyzer: string, indicators: readonly Indicator[], now: string): Promise<void> {
   await db.deleteFrom('sample_indicators').where('sha256', '=', sha256).where('analyzer', '=', analyzer).execute();
-  const seen = new Set<string>();
+  const unique = new Map<string, Indicator>();
   for (const indicator of indicators) {
     const dedupeKey = `${indicator.type}\u0000${indicator.value}`;
-    if (seen.has(dedupeKey)) continue;
-    seen.add(dedupeKey);
+    if (!unique.has(dedupeKey)) unique.set(dedupeKey, indicator);
+  }
+  const sorted = [...unique.values()].sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
+  for (const chunk of chunks(sorted, ROWS_PER_STATEMENT)) {
     await db
       .insertInto('indicators')
-      .values({ type: indicator.type, value: indicator.value, first_seen: now })
+      .values(chunk.map((i) => ({ type: i.type, value: i.value, first_seen: now })))
       .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
       .execute();
-    const row = await db
-      .selectFrom('indicators')
-      .select('id')
-      .where('type', '=', indicator.type)
-      .where('value', '=', indicator.value)
-      .executeTakeFirstOrThrow();
-    await db
-      .insertInto('sample_indicators')
-      .values({ sha256, indicator_id: Number(row.id), analyzer, context: indicator.context ?? null })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    // Links new and already known indicators alike by joining the chunk's values to their rows. SQLite needs
+    // the `where true` to parse ON CONFLICT after a join.
+    const found = sql.join(chunk.map((i) => sql`(${i.type}, ${i.value}, ${i.context ?? null})`));
+    await sql`with found (type, value, context) as (values ${found})
+      insert into sample_indicators (sha256, indicator_id, analyzer, context)
+      select ${sha256}, indicators.id, ${analyzer}, found.context
+      from found join indicators on indicators.type = found.type and indicators.value = found.value
+      where true
+      on conflict do nothing`.execute(db);
   }
+}
+
+/** Code-unit order, the same in every locale (localeCompare is not). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export async function storeYaraMatches(db: Database, sha256: string, rulesetVersion: string, matches: readonly YaraMatchRecord[]): Promise<void> {
   await db.deleteFrom('yara_matches').where('sha256', '=', sha256).where('ruleset_version', '=', rulesetVersion).execute();
-  const seen = new Set<string>();
+  const unique = new Map<string, YaraMatchRecord>();
   for (const match of matches) {
     const dedupeKey = `${match.namespace}\u0000${match.rule}`;
-    if (seen.has(dedupeKey)) continue;
-    seen.add(dedupeKey);
+    if (!unique.has(dedupeKey)) unique.set(dedupeKey, match);
+  }
+  for (const chunk of chunks([...unique.values()], ROWS_PER_STATEMENT)) {
     await db
       .insertInto('yara_matches')
-      .values({ sha256, ruleset_version: rulesetVersion, rule: match.rule, namespace: match.namespace, tags: JSON.stringify(match.tags) })
+      .values(chunk.map((m) => ({ sha256, ruleset_version: rulesetVersion, rule: m.rule, namespace: m.namespace, tags: JSON.stringify(m.tags) })))
       .onConflict((oc) => oc.doNothing())
       .execute();
   }

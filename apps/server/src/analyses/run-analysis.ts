@@ -4,27 +4,29 @@ import type { Indicator } from '@malpipe/core';
 import { AppError, INDICATOR_TYPES, isAppError } from '@malpipe/core';
 import type { Database } from '../database/database.js';
 import type { SandboxInput, SandboxOutcome } from '../sandbox/sandbox-protocol.js';
-import { SANDBOX_CLOSED_CODE, type SandboxRunRequest } from '../sandbox/analyzer-sandbox.js';
+import { SANDBOX_CLOSED_CODE, type SandboxBatchRequest } from '../sandbox/analyzer-sandbox.js';
 import { sampleKey, type ObjectStore } from '../storage/object-store.js';
 import { recordCobaltStrikeResult, type EnqueueCsProbe } from '../cobaltstrike/record-cobaltstrike-result.js';
 import { addSampleTags, findSampleRow, listSampleNames, rowFileType, setSampleFuzzyHashes } from '../samples/sample-repository.js';
 import { MAX_TAGS, type SubmitSampleInput, type SubmitSampleResult } from '../samples/submit-sample.js';
 import {
-  findCachedResult,
+  findCachedResults,
   getAnalysis,
   markAnalysisFinished,
-  markAnalysisRunning,
+  startAnalysis,
   storeIndicators,
   storeResult,
   storeYaraMatches,
   type Analysis,
+  type CachedResult,
   type ResultKey,
   type YaraMatchRecord,
 } from './analysis-repository.js';
 
-/** Where analysers run: the sandbox pool in production, anything with the same `run` in tests. */
+/** Where analysers run: the sandbox pool in production, anything with the same `runAll` in tests. */
 export interface AnalyzerRunner {
-  run(request: SandboxRunRequest): Promise<SandboxOutcome>;
+  /** One outcome per analyser of the request, in order, each resolved when that analyser is done. */
+  runAll(request: SandboxBatchRequest): readonly Promise<SandboxOutcome>[];
 }
 
 export interface RunAnalysisDeps {
@@ -69,11 +71,15 @@ export interface AnalysisOutcome {
  */
 export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Promise<AnalysisOutcome> {
   const now = (): string => (deps.now?.() ?? new Date()).toISOString();
-  const analysis = await getAnalysis(deps.db, analysisId);
-  if (analysis.state === 'completed' || analysis.state === 'failed') {
-    return { analysisId, sha256: analysis.sha256, state: analysis.state, analyzers: [], childAnalysisIds: [] };
+  const analysis = await startAnalysis(deps.db, analysisId, now());
+  if (analysis === null) {
+    // Finished (a redelivered job), or unknown: getAnalysis throws NOT_FOUND.
+    const current = await getAnalysis(deps.db, analysisId);
+    if (current.state === 'completed' || current.state === 'failed') {
+      return { analysisId, sha256: current.sha256, state: current.state, analyzers: [], childAnalysisIds: [] };
+    }
+    throw new AppError('CONFLICT', `analysis ${analysisId} was requeued while starting`, { retryable: true });
   }
-  await markAnalysisRunning(deps.db, analysisId, now());
 
   const row = await findSampleRow(deps.db, analysis.sha256);
   if (row === null) return fail(deps, analysis, new AppError('SAMPLE_NOT_FOUND', `sample ${analysis.sha256} is not in the database`), now());
@@ -96,7 +102,34 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
 
   // Without an active ruleset a ruleset analyser has nothing to say, and caching that would be noise.
   const selected = deps.analyzers.filter((a) => (a.usesRuleset !== true || deps.rulesetVersion !== null) && safeAccepts(a, facts));
-  const summaries = await Promise.all(selected.map((analyzer) => runOne(deps, analysis, facts, input, analyzer, now)));
+  const planned = selected.map((analyzer) => ({ analyzer, key: resultKey(deps, analyzer, analysis.sha256, analysis.options.archivePasswords) }));
+  // One query for every analyser's cached result, not one each.
+  const cachedResults = await findCachedResults(deps.db, planned.map((p) => p.key));
+  const runs = planned.map((p, i) => {
+    const cached = cachedResults[i] ?? null;
+    // Reused: a good result unless forced; anything this analysis already stored (a redelivered job). An error
+    // from an earlier analysis (a timeout on a busy machine...) gets another chance.
+    const reusable = cached !== null && ((cached.status === 'ok' && !analysis.force) || cached.createdAt >= analysis.createdAt);
+    return { ...p, cached, reusable };
+  });
+  // One sandbox call for the sample (read once in the child); each result is stored as soon as it arrives.
+  const toRun = runs.filter((r) => !r.reusable);
+  const outcomes = deps.runner.runAll({
+    analyzers: toRun.map((r) => r.analyzer.name),
+    input,
+    facts,
+    archivePasswords: analysis.options.archivePasswords,
+    limits: deps.limits,
+  });
+  const outcomeOf = new Map(toRun.map((r, i) => [r, outcomes[i]]));
+  const summaries = await Promise.all(
+    runs.map((r): OneRun | Promise<OneRun> => {
+      const outcome = outcomeOf.get(r);
+      return outcome === undefined
+        ? { summary: { analyzer: r.analyzer.name, status: 'cached' as const }, childAnalysisIds: [] }
+        : runOne(deps, analysis, r.analyzer, now, r.key, r.cached, outcome);
+    }),
+  );
   const childAnalysisIds = summaries.flatMap((s) => s.childAnalysisIds);
 
   const ran = summaries.filter((s) => s.summary.status !== 'cached');
@@ -176,25 +209,14 @@ interface OneRun {
 async function runOne(
   deps: RunAnalysisDeps,
   analysis: Analysis,
-  facts: SampleFacts,
-  input: SandboxInput,
   analyzer: Analyzer,
   now: () => string,
+  key: ResultKey,
+  cached: CachedResult | null,
+  pending: Promise<SandboxOutcome>,
 ): Promise<OneRun> {
-  const key = resultKey(deps, analyzer, analysis.sha256, analysis.options.archivePasswords);
-  const cached = await findCachedResult(deps.db, key);
-  // Reused: a good result unless forced; anything this analysis already stored (a redelivered job). An error
-  // from an earlier analysis (a timeout on a busy machine...) gets another chance.
-  const reusable = cached !== null && ((cached.status === 'ok' && !analysis.force) || cached.createdAt >= analysis.createdAt);
-  if (reusable) return { summary: { analyzer: analyzer.name, status: 'cached' }, childAnalysisIds: [] };
   const replace = cached !== null;
-  const outcome = await deps.runner.run({
-    analyzer: analyzer.name,
-    input,
-    facts,
-    archivePasswords: analysis.options.archivePasswords,
-    limits: deps.limits,
-  });
+  const outcome = await pending;
 
   if (outcome.status === 'error') {
     // Shutdown, not the sample: leave no cached error behind; the job runs again after the restart.

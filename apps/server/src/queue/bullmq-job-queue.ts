@@ -516,10 +516,12 @@ export class BullmqJobQueue implements TransactionalJobQueue {
   /** The outbox relay: moves committed rows to BullMQ in batches, then sleeps until woken or the poll. */
   async #relay(): Promise<void> {
     let failures = 0;
+    // The loop starts from a wake(): this process has just committed rows (or started).
+    let woken = true;
     while (!this.#closing) {
       let moved = 0;
       try {
-        moved = await this.relayOnce();
+        moved = await this.relayOnce({ pending: woken && failures === 0 });
         failures = 0;
       } catch (error) {
         failures++;
@@ -533,37 +535,44 @@ export class BullmqJobQueue implements TransactionalJobQueue {
         failures === 0
           ? this.#options.pollIntervalMs
           : Math.min(5_000, this.#options.pollIntervalMs * 2 ** Math.min(failures, 10));
-      if (moved < RELAY_BATCH && !this.#closing) await this.#relaySignal.sleep(pause);
+      // A full batch means more rows are likely waiting: go on as if woken.
+      woken = moved >= RELAY_BATCH || this.#closing ? true : await this.#relaySignal.sleep(pause);
     }
   }
 
   /**
-   * Relays up to one batch; returns how many rows moved. Rows are locked for the transaction (SKIP LOCKED on
-   * PostgreSQL, the write lock on SQLite), so relays in several processes do not add the same rows; if one does
-   * anyway (a crash after the add, before the commit), the jobId makes BullMQ ignore the second add.
+   * Relays up to one batch; returns how many rows moved. The rows are deleted with RETURNING in the transaction
+   * that adds them to BullMQ, so a failed add rolls the deletion back; on PostgreSQL they are taken with SKIP
+   * LOCKED, so relays in several processes do not add the same rows (on SQLite the write lock serialises them). If
+   * one does anyway (a crash after the add, before the commit), the jobId makes BullMQ ignore the second add.
+   *
+   * `pending`: this process has just committed outbox rows (a wake). Otherwise (the poll) cheap checks come first:
+   * nothing to relay opens no write transaction, and an unreachable Redis fails before any row is locked.
    */
-  async relayOnce(): Promise<number> {
-    // Cheap checks outside the transaction: nothing to relay (the usual poll) opens no write transaction, and
-    // an unreachable Redis fails here rather than while the rows are locked.
-    const pending = await withOutbox(this.#db)
-      .selectFrom('job_outbox')
-      .select('id')
-      .limit(1)
-      .executeTakeFirst();
-    if (pending === undefined) return 0;
-    await this.#queue(JOB_NAMES[0] ?? 'analyze-sample').getJobCounts('waiting');
+  async relayOnce(options: { readonly pending?: boolean } = {}): Promise<number> {
+    if (options.pending !== true) {
+      const pending = await withOutbox(this.#db)
+        .selectFrom('job_outbox')
+        .select('id')
+        .limit(1)
+        .executeTakeFirst();
+      if (pending === undefined) return 0;
+      await this.#queue(JOB_NAMES[0] ?? 'analyze-sample').getJobCounts('waiting');
+    }
     return withOutbox(this.#db)
       .transaction()
       .execute(async (trx) => {
-        let query = trx
-          .selectFrom('job_outbox')
-          .selectAll()
-          .orderBy('created_at')
-          .orderBy('id')
-          .limit(RELAY_BATCH);
-        if (this.#postgres) query = query.forUpdate().skipLocked();
-        const rows = await query.execute();
+        const rows = await trx
+          .deleteFrom('job_outbox')
+          .where('id', 'in', (eb) => {
+            const batch = eb.selectFrom('job_outbox').select('id').orderBy('created_at').orderBy('id').limit(RELAY_BATCH);
+            return this.#postgres ? batch.forUpdate().skipLocked() : batch;
+          })
+          .returningAll()
+          .execute();
         if (rows.length === 0) return 0;
+        // RETURNING follows no order; BullMQ gets the oldest first.
+        rows.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         const byName = new Map<JobName, Parameters<Queue['addBulk']>[0]>();
         for (const row of rows) {
           if (!isJobName(row.name)) {
@@ -580,14 +589,6 @@ export class BullmqJobQueue implements TransactionalJobQueue {
           byName.set(row.name, list);
         }
         for (const [name, jobs] of byName) await this.#queue(name).addBulk(jobs);
-        await trx
-          .deleteFrom('job_outbox')
-          .where(
-            'id',
-            'in',
-            rows.map((row) => row.id),
-          )
-          .execute();
         return rows.length;
       });
   }

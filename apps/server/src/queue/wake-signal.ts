@@ -13,20 +13,21 @@ export class WakeSignal {
     waiter?.();
   }
 
-  sleep(ms: number): Promise<void> {
+  /** Resolves true when woken (now or by a wake that arrived while busy), false when `ms` ran out. */
+  sleep(ms: number): Promise<boolean> {
     if (this.#pending) {
       this.#pending = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#waiter = undefined;
-        resolve();
+        resolve(false);
       }, ms);
       this.#waiter = () => {
         clearTimeout(timer);
         this.#pending = false;
-        resolve();
+        resolve(true);
       };
     });
   }

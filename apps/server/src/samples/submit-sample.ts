@@ -78,7 +78,8 @@ export async function submitSample(deps: SubmitSampleDeps, input: SubmitSampleIn
     const { sha256 } = spooled.hashes;
     const fileType = deps.identify(spooled.head, fileName);
     const key = sampleKey(sha256);
-    if (!(await deps.store.has(key))) await deps.store.put(key, spooled.body());
+    // put keeps an existing object (content-addressed keys); asking has() first would cost S3 a request more.
+    await deps.store.put(key, spooled.body());
 
     const now = (deps.now?.() ?? new Date()).toISOString();
     const options: AnalysisOptions = {

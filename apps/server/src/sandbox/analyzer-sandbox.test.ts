@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type SampleFacts } from '@malpipe/analyzers';
-import { AnalyzerSandbox, type SandboxRunRequest } from './analyzer-sandbox.js';
+import { AnalyzerSandbox, SANDBOX_CLOSED_CODE, type SandboxRunRequest } from './analyzer-sandbox.js';
 
 const HOSTILE = fileURLToPath(new URL('../../test/pipeline-fixtures/hostile-analyzers.ts', import.meta.url));
 const ORPHAN_HOST = fileURLToPath(new URL('../../test/pipeline-fixtures/orphan-host.ts', import.meta.url));
@@ -67,6 +67,37 @@ describe(AnalyzerSandbox.name, () => {
     const outcome = await sandbox.run(request('test-buffer-hog', new Uint8Array([1])));
     expect(outcome).toMatchObject({ status: 'error', code: 'ANALYZER_CRASHED' });
     if (outcome.status === 'error') expect(outcome.message).toMatch(/memory limit/);
+  });
+
+  it('runs a batch in order, and a hang or crash inside it fails only that analyser', async () => {
+    const bytes = new Uint8Array([5, 6]);
+    const base = request('test-echo', bytes, 1500);
+    const outcomes = await Promise.all(
+      sandbox.runAll({ ...base, analyzers: ['test-echo', 'test-loop', 'test-echo', 'test-crash', 'test-throw', 'no-such', 'test-echo'] }),
+    );
+    expect(outcomes.map((o) => (o.status === 'ok' ? 'ok' : o.code))).toEqual([
+      'ok',
+      'ANALYZER_TIMEOUT',
+      'ok',
+      'ANALYZER_CRASHED',
+      'ANALYZER_FAILED',
+      'NOT_FOUND',
+      'ok',
+    ]);
+    expect(outcomes[1]).toMatchObject({ message: expect.stringMatching(/test-loop timed out/) });
+    // The timeout is per analyser: the loop's own time, not the batch's.
+    expect(outcomes[1]?.durationMs).toBeGreaterThanOrEqual(1400);
+    expect(outcomes[1]?.durationMs).toBeLessThan(5000);
+    expect(outcomes[6]).toMatchObject({ status: 'ok', output: { result: { size: 2, first: 5 } } });
+  });
+
+  it('resolves every analyser of a batch as closed when the pool closes', async () => {
+    const closing = new AnalyzerSandbox({ size: 1, timeoutMs: 10_000, memoryMb: 96, extraAnalyzerModules: [HOSTILE], builtinAnalyzers: false });
+    const pending = closing.runAll({ ...request('test-loop', new Uint8Array([1])), analyzers: ['test-loop', 'test-echo'] });
+    await new Promise((r) => setTimeout(r, 200));
+    await closing.close();
+    expect((await Promise.all(pending)).map((o) => (o.status === 'error' ? o.code : 'ok'))).toEqual([SANDBOX_CLOSED_CODE, SANDBOX_CLOSED_CODE]);
+    expect(await Promise.all(closing.runAll({ ...request('test-echo', new Uint8Array([1])), analyzers: ['test-echo'] }))).toMatchObject([{ code: SANDBOX_CLOSED_CODE }]);
   });
 
   it('answers unknown analysers with NOT_FOUND', async () => {

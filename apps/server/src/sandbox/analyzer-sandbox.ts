@@ -7,9 +7,9 @@ import { AppError } from '@malpipe/core';
 import { isChildMessage, type SandboxInput, type SandboxOutcome, type SandboxRunMessage, type SandboxYaraSpec } from './sandbox-protocol.js';
 
 export interface AnalyzerSandboxOptions {
-  /** Maximum number of child processes (one analyser call at a time each). */
+  /** Maximum number of child processes (one sample's batch of analysers at a time each). */
   readonly size: number;
-  /** Per-call wall-clock limit; the child is killed and replaced when it passes. */
+  /** Per-analyser wall-clock limit; the child is killed and replaced when it passes. */
   readonly timeoutMs: number;
   /** V8 heap limit of each child; the resident set is also watched (buffers live outside the heap). */
   readonly memoryMb: number;
@@ -20,20 +20,26 @@ export interface AnalyzerSandboxOptions {
   readonly yara?: SandboxYaraSpec | null;
 }
 
-export interface SandboxRunRequest {
-  readonly analyzer: string;
+/** The analysers to run on one sample, in order, in one child (the sample is read once). */
+export interface SandboxBatchRequest {
+  readonly analyzers: readonly string[];
   readonly input: SandboxInput;
   readonly facts: SampleFacts;
   readonly archivePasswords: readonly string[];
   readonly limits: AnalyzerLimits;
-  /** Overrides the pool's default. */
+  /** Per analyser; overrides the pool's default. */
   readonly timeoutMs?: number;
 }
 
+export interface SandboxRunRequest extends Omit<SandboxBatchRequest, 'analyzers'> {
+  readonly analyzer: string;
+}
+
+/** A batch waiting for (or running in) a child; `remaining` shrinks as outcomes arrive. */
 interface PendingCall {
-  readonly message: SandboxRunMessage;
+  readonly request: SandboxBatchRequest;
   readonly timeoutMs: number;
-  readonly resolve: (outcome: SandboxOutcome) => void;
+  readonly remaining: { readonly name: string; readonly resolve: (outcome: SandboxOutcome) => void }[];
 }
 
 /**
@@ -42,6 +48,12 @@ interface PendingCall {
  */
 export const SANDBOX_CLOSED_CODE = 'INTERNAL';
 
+/**
+ * Set by the CLI's esbuild bundle (apps/cli/bin/bundle.js) to its bundled child, which starts without the
+ * TypeScript loader; undefined when running from sources (tsx, vitest).
+ */
+declare const MALPIPE_BUNDLED_SANDBOX_CHILD: string | undefined;
+const BUNDLED_CHILD = typeof MALPIPE_BUNDLED_SANDBOX_CHILD === 'string' ? MALPIPE_BUNDLED_SANDBOX_CHILD : null;
 const CHILD_ENTRY = fileURLToPath(new URL('./sandbox-child.ts', import.meta.url));
 const WATCH_INTERVAL_MS = 200;
 /** Loading the analysers (through tsx) takes a second or two; a child that never says ready is killed. */
@@ -51,6 +63,13 @@ const STDERR_TAIL = 2048;
 /** The tsx loader as an absolute URL, so children start from any working directory. */
 function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
+function childCommand(options: AnalyzerSandboxOptions): { entry: string; execArgv: string[] } {
+  const heap = `--max-old-space-size=${options.memoryMb}`;
+  // Test analysers are TypeScript modules loaded by path: they need the loader even next to a bundle.
+  if (BUNDLED_CHILD !== null && (options.extraAnalyzerModules ?? []).length === 0) return { entry: BUNDLED_CHILD, execArgv: [heap] };
+  return { entry: CHILD_ENTRY, execArgv: ['--import', tsxLoaderUrl(), heap] };
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or null when unknown. */
@@ -65,8 +84,8 @@ function residentBytes(pid: number): number | null {
   }
 }
 
-function pathOf(input: SandboxInput | undefined): string | null {
-  return input !== undefined && 'path' in input ? input.path : null;
+function closedOutcome(message: string): SandboxOutcome {
+  return { status: 'error', code: SANDBOX_CLOSED_CODE, message, durationMs: 0 };
 }
 
 /** One long-lived child process. */
@@ -75,16 +94,16 @@ class SandboxChild {
   readonly ready: Promise<boolean>;
   busy = false;
   exited = false;
-  /** Path of the sample this child read last (it keeps those bytes for a moment: see sandbox-child.ts). */
-  lastPath: string | null = null;
   #stderr = '';
-  #current: { id: number; done: (outcome: SandboxOutcome) => void } | null = null;
+  /** The batch in flight: `onResult` takes the next analyser's outcome, `onExit` ends the batch early. */
+  #current: { id: number; onResult: (index: number, outcome: SandboxOutcome) => void; onExit: (outcome: SandboxOutcome) => void } | null = null;
   #killReason: { code: 'ANALYZER_TIMEOUT' | 'ANALYZER_CRASHED' | 'INTERNAL'; message: string } | null = null;
 
   constructor(options: AnalyzerSandboxOptions, onExit: (child: SandboxChild) => void) {
     const args = [JSON.stringify({ extraAnalyzerModules: options.extraAnalyzerModules ?? [], builtinAnalyzers: options.builtinAnalyzers ?? true })];
-    this.process = fork(CHILD_ENTRY, args, {
-      execArgv: ['--import', tsxLoaderUrl(), `--max-old-space-size=${options.memoryMb}`],
+    const { entry, execArgv } = childCommand(options);
+    this.process = fork(entry, args, {
+      execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -100,9 +119,7 @@ class SandboxChild {
           clearTimeout(startTimer);
           resolveReady(true);
         } else if (this.#current !== null && message.id === this.#current.id) {
-          const { done } = this.#current;
-          this.#current = null;
-          done(message.outcome);
+          this.#current.onResult(message.index, message.outcome);
         }
       });
       this.process.on('exit', (code, signal) => {
@@ -110,13 +127,11 @@ class SandboxChild {
         this.exited = true;
         resolveReady(false);
         if (this.#current !== null) {
-          const { done } = this.#current;
-          this.#current = null;
           const reason = this.#killReason ?? {
             code: 'ANALYZER_CRASHED' as const,
             message: `analyser process died (${signal ?? `exit code ${code}`})${this.#stderrHint()}`,
           };
-          done({ status: 'error', code: reason.code, message: reason.message, durationMs: 0 });
+          this.#current.onExit({ status: 'error', code: reason.code, message: reason.message, durationMs: 0 });
         }
         onExit(this);
       });
@@ -136,27 +151,53 @@ class SandboxChild {
     return line === undefined ? '' : `: ${line.slice(0, 300)}`;
   }
 
-  /** Runs one call; resolves with the outcome, never rejects. */
-  run(message: SandboxRunMessage, timeoutMs: number, memoryLimitBytes: number): Promise<SandboxOutcome> {
-    const started = performance.now();
+  /**
+   * Runs a batch; resolves when every analyser of the message has answered or the child died. Each outcome
+   * goes to the first entry of `call.remaining`, which is removed; on a death the analyser running then gets
+   * the error and the rest stay in `call.remaining` for another child. Each analyser has its own time limit.
+   */
+  run(message: SandboxRunMessage, call: PendingCall, memoryLimitBytes: number): Promise<void> {
     if (this.exited) {
-      return Promise.resolve({ status: 'error', code: 'ANALYZER_CRASHED', message: `analyser process died${this.#stderrHint()}`, durationMs: 0 });
+      call.remaining.shift()?.resolve({ status: 'error', code: 'ANALYZER_CRASHED', message: `analyser process died${this.#stderrHint()}`, durationMs: 0 });
+      return Promise.resolve();
     }
     return new Promise((resolveRun) => {
-      const timer = setTimeout(() => this.#kill('ANALYZER_TIMEOUT', `analyser ${message.analyzer} timed out after ${timeoutMs} ms`), timeoutMs);
+      let started = performance.now();
+      const current = (): string => call.remaining[0]?.name ?? '?';
+      const arm = (): NodeJS.Timeout =>
+        setTimeout(() => this.#kill('ANALYZER_TIMEOUT', `analyser ${current()} timed out after ${call.timeoutMs} ms`), call.timeoutMs);
+      let timer = arm();
       const watch = setInterval(() => {
         const rss = this.process.pid === undefined ? null : residentBytes(this.process.pid);
         if (rss !== null && rss > memoryLimitBytes) {
-          this.#kill('ANALYZER_CRASHED', `analyser ${message.analyzer} exceeded the memory limit (${Math.round(rss / 1048576)} MB resident)`);
+          this.#kill('ANALYZER_CRASHED', `analyser ${current()} exceeded the memory limit (${Math.round(rss / 1048576)} MB resident)`);
         }
       }, WATCH_INTERVAL_MS);
+      let answered = 0;
+      const finish = (): void => {
+        clearTimeout(timer);
+        clearInterval(watch);
+        this.#current = null;
+        resolveRun();
+      };
       this.#current = {
         id: message.id,
-        done: (outcome) => {
+        onResult: (index, outcome) => {
+          // Answers come in order; anything else is not from this batch.
+          if (index !== answered) return;
+          answered++;
           clearTimeout(timer);
-          clearInterval(watch);
-          const durationMs = Math.round(performance.now() - started);
-          resolveRun(outcome.status === 'error' && outcome.durationMs === 0 ? { ...outcome, durationMs } : outcome);
+          call.remaining.shift()?.resolve(outcome);
+          if (answered >= message.analyzers.length || call.remaining.length === 0) {
+            finish();
+          } else {
+            started = performance.now();
+            timer = arm();
+          }
+        },
+        onExit: (outcome) => {
+          call.remaining.shift()?.resolve({ ...outcome, durationMs: Math.round(performance.now() - started) });
+          finish();
         },
       };
       this.process.send(message, (error) => {
@@ -218,32 +259,37 @@ export class AnalyzerSandbox {
     while (!this.#closed && this.#children.size < this.#options.size) this.#addChild();
   }
 
+  /**
+   * Runs the analysers of one sample in one child, in order: one promise per analyser, resolved as soon as
+   * that analyser is done; never rejected. A hang or crash fails the analyser running at the time only; the
+   * ones after it run in another child.
+   */
+  runAll(request: SandboxBatchRequest): Promise<SandboxOutcome>[] {
+    const outcomes: Promise<SandboxOutcome>[] = [];
+    const remaining = request.analyzers.map((name) => {
+      let resolve: (outcome: SandboxOutcome) => void = () => undefined;
+      outcomes.push(new Promise<SandboxOutcome>((r) => (resolve = r)));
+      return { name, resolve };
+    });
+    if (this.#closed) {
+      for (const entry of remaining) entry.resolve(closedOutcome('the analyser sandbox closed'));
+    } else if (remaining.length > 0) {
+      this.#waiting.push({ request, timeoutMs: request.timeoutMs ?? this.#options.timeoutMs, remaining });
+      this.#pump();
+    }
+    return outcomes;
+  }
+
+  /** One analyser: `runAll` with a single name. */
   run(request: SandboxRunRequest): Promise<SandboxOutcome> {
     if (this.#closed) return Promise.reject(new AppError('INTERNAL', 'the analyser sandbox is closed'));
-    const timeoutMs = request.timeoutMs ?? this.#options.timeoutMs;
-    const message: SandboxRunMessage = {
-      type: 'run',
-      id: this.#nextId++,
-      analyzer: request.analyzer,
-      input: request.input,
-      facts: request.facts,
-      archivePasswords: request.archivePasswords,
-      limits: request.limits,
-      yara: this.#yara,
-      timeoutMs,
-    };
-    return new Promise((resolveRun) => {
-      this.#waiting.push({ message, timeoutMs, resolve: resolveRun });
-      this.#pump();
-    });
+    const { analyzer, ...rest } = request;
+    return this.runAll({ ...rest, analyzers: [analyzer] })[0] as Promise<SandboxOutcome>;
   }
 
   #pump(): void {
     while (this.#waiting.length > 0 && !this.#closed) {
-      const idle = [...this.#children].filter((c) => !c.busy && !c.exited);
-      // Prefer the child that just read this sample: the analysers of one sample then share one read.
-      const path = pathOf(this.#waiting[0]?.message.input);
-      let child = (path === null ? undefined : idle.find((c) => c.lastPath === path)) ?? idle[0];
+      let child = [...this.#children].find((c) => !c.busy && !c.exited);
       if (child === undefined) {
         if (this.#children.size >= this.#options.size) return;
         child = this.#addChild();
@@ -265,14 +311,32 @@ export class AnalyzerSandbox {
 
   async #dispatch(child: SandboxChild, call: PendingCall): Promise<void> {
     child.busy = true;
-    child.lastPath = pathOf(call.message.input);
     const ready = await child.ready;
-    const outcome: SandboxOutcome = ready
-      ? await child.run(call.message, call.timeoutMs, (this.#options.memoryMb + 512) * 1024 * 1024)
-      : // Infrastructure, not the sample: callers retry rather than store it (see SANDBOX_CLOSED_CODE).
-        { status: 'error', code: SANDBOX_CLOSED_CODE, message: this.#closed ? 'the analyser sandbox closed' : 'the analyser process failed to start', durationMs: 0 };
+    if (ready) {
+      const { request } = call;
+      const message: SandboxRunMessage = {
+        type: 'run',
+        id: this.#nextId++,
+        analyzers: call.remaining.map((entry) => entry.name),
+        input: request.input,
+        facts: request.facts,
+        archivePasswords: request.archivePasswords,
+        limits: request.limits,
+        yara: this.#yara,
+        timeoutMs: call.timeoutMs,
+      };
+      await child.run(message, call, (this.#options.memoryMb + 512) * 1024 * 1024);
+    } else {
+      // Infrastructure, not the sample: callers retry rather than store it (see SANDBOX_CLOSED_CODE).
+      const reason = this.#closed ? 'the analyser sandbox closed' : 'the analyser process failed to start';
+      for (const entry of call.remaining.splice(0)) entry.resolve(closedOutcome(reason));
+    }
     child.busy = false;
-    call.resolve(outcome);
+    if (call.remaining.length > 0) {
+      // The child died under an analyser: the ones after it run next, in another child.
+      if (this.#closed) for (const entry of call.remaining.splice(0)) entry.resolve(closedOutcome('the analyser sandbox closed'));
+      else this.#waiting.unshift(call);
+    }
     this.#pump();
   }
 
@@ -280,7 +344,7 @@ export class AnalyzerSandbox {
   async close(): Promise<void> {
     this.#closed = true;
     for (const call of this.#waiting.splice(0)) {
-      call.resolve({ status: 'error', code: SANDBOX_CLOSED_CODE, message: 'the analyser sandbox closed', durationMs: 0 });
+      for (const entry of call.remaining.splice(0)) entry.resolve(closedOutcome('the analyser sandbox closed'));
     }
     const exits = [...this.#children].map(
       (child) => new Promise<void>((resolveExit) => (child.exited ? resolveExit() : child.process.once('exit', () => resolveExit()))),

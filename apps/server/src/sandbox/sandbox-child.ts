@@ -1,6 +1,7 @@
 /**
- * Entry point of a sandbox child process (forked by AnalyzerSandbox with the tsx loader). It loads the
- * analysers once, keeps the YARA ruleset between calls, and answers one `run` message at a time.
+ * Entry point of a sandbox child process (forked by AnalyzerSandbox, bundled by the CLI or through the tsx loader).
+ * It loads the analysers once, keeps the YARA ruleset between calls, and serves one `run` message at a time: one
+ * sample, read once, and the analysers to run on it in order.
  * Nothing here trusts the sample: every failure becomes an error outcome, and the parent enforces time and memory.
  */
 import { readFile } from 'node:fs/promises';
@@ -89,38 +90,22 @@ async function scannerFor(spec: SandboxYaraSpec | null): Promise<YaraScanner | u
   return yara.scanner;
 }
 
-/**
- * The bytes of the last sample read. One analysis sends its analysers as separate calls with the same path
- * (and the pool routes them to the child that read it), so each sample is read once per child, not once per
- * analyser. Paths are content-addressed objects, never rewritten, so a cached read cannot go stale. Dropped
- * when idle, so an idle child does not hold a large sample.
- */
-let lastRead: { path: string; bytes: Uint8Array; timer: NodeJS.Timeout } | null = null;
-const READ_CACHE_IDLE_MS = 2000;
-
-async function readSample(path: string): Promise<Uint8Array> {
-  if (lastRead?.path === path) {
-    lastRead.timer.refresh();
-    return lastRead.bytes;
-  }
-  if (lastRead !== null) clearTimeout(lastRead.timer);
-  lastRead = null;
+/** The sample's bytes, read once for all the analysers of a call. */
+async function readSample(input: SandboxRunMessage['input']): Promise<Uint8Array> {
+  if (!('path' in input)) return input.bytes;
   // A plain Uint8Array view of the Buffer, no copy (a Buffer's `slice` would share memory where analysers expect a copy).
-  const buffer = await readFile(path);
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  lastRead = { path, bytes, timer: setTimeout(() => (lastRead = null), READ_CACHE_IDLE_MS).unref() };
-  return bytes;
+  const buffer = await readFile(input.path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
+async function runOne(message: SandboxRunMessage, name: string, bytes: Uint8Array): Promise<SandboxOutcome> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   try {
-    const analyzer = analyzers.get(message.analyzer);
+    const analyzer = analyzers.get(name);
     if (analyzer === undefined) {
-      return { status: 'error', code: 'NOT_FOUND', message: `unknown analyser ${message.analyzer}`, durationMs: elapsed() };
+      return { status: 'error', code: 'NOT_FOUND', message: `unknown analyser ${name}`, durationMs: elapsed() };
     }
-    const bytes = 'path' in message.input ? await readSample(message.input.path) : message.input.bytes;
     const loaded = analyzer.usesRuleset === true ? await scannerFor(message.yara) : undefined;
     // A scan gives up a little before the parent would kill the process, so the result says TIMEOUT, not crash.
     const scanTimeoutMs = Math.max(1000, message.timeoutMs - 2000);
@@ -132,6 +117,7 @@ async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
             rulesetVersion: loaded.rulesetVersion,
             scan: (data, scanOptions) => loaded.scan(data, { timeoutMs: Math.min(scanTimeoutMs, scanOptions?.timeoutMs ?? scanTimeoutMs) }),
           };
+    // The analysers of a call share one read of the bytes (they are pure: none writes into its input).
     const output = await analyzer.analyze(bytes, message.facts, {
       limits: message.limits,
       archivePasswords: message.archivePasswords,
@@ -144,9 +130,28 @@ async function run(message: SandboxRunMessage): Promise<SandboxOutcome> {
   }
 }
 
+/** Runs the call's analysers in order, answering each as soon as it is done (the parent times them one by one). */
+async function run(message: SandboxRunMessage): Promise<void> {
+  let bytes: Uint8Array | null = null;
+  let readError: SandboxOutcome | null = null;
+  try {
+    bytes = await readSample(message.input);
+  } catch (error) {
+    const appError = toAppError(error, 'ANALYZER_FAILED');
+    readError = { status: 'error', code: appError.code, message: `cannot read the sample: ${appError.message}`, durationMs: 0 };
+  }
+  for (const [index, name] of message.analyzers.entries()) {
+    const outcome = bytes === null ? (readError as SandboxOutcome) : await runOne(message, name, bytes);
+    await new Promise<void>((resolveSent) => {
+      if (process.send === undefined) resolveSent();
+      else process.send({ type: 'result', id: message.id, index, outcome }, () => resolveSent());
+    });
+  }
+}
+
 process.on('message', (message: SandboxRunMessage) => {
   if (message.type !== 'run') return;
-  void run(message).then((outcome) => process.send?.({ type: 'result', id: message.id, outcome }));
+  void run(message);
 });
 // The parent owns this process: when it goes away, so do we. 'disconnect' covers an idle child; a child stuck
 // in a synchronous loop never sees it, so a watchdog thread checks the parent and kills this process.

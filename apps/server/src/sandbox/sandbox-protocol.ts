@@ -19,16 +19,20 @@ export interface SandboxYaraSpec {
 /** A local file path (preferred: no copy over IPC) or the bytes themselves. */
 export type SandboxInput = { readonly path: string } | { readonly bytes: Uint8Array };
 
+/**
+ * One sample, several analysers: the child runs them one after another in this order and answers each with its
+ * own `result` message, so the parent times each analyser separately and a crash costs only the one running.
+ */
 export interface SandboxRunMessage {
   readonly type: 'run';
   readonly id: number;
-  readonly analyzer: string;
+  readonly analyzers: readonly string[];
   readonly input: SandboxInput;
   readonly facts: SampleFacts;
   readonly archivePasswords: readonly string[];
   readonly limits: AnalyzerLimits;
   readonly yara: SandboxYaraSpec | null;
-  /** Passed to the YARA scan so a slow rule gives up before the process is killed. */
+  /** Per analyser; passed to the YARA scan so a slow rule gives up before the process is killed. */
   readonly timeoutMs: number;
 }
 
@@ -38,7 +42,7 @@ export type SandboxOutcome =
 
 export type ChildMessage =
   | { readonly type: 'ready'; readonly analyzers: readonly string[] }
-  | { readonly type: 'result'; readonly id: number; readonly outcome: SandboxOutcome };
+  | { readonly type: 'result'; readonly id: number; /** Position in the message's `analyzers`. */ readonly index: number; readonly outcome: SandboxOutcome };
 
 export function isChildMessage(value: unknown): value is ChildMessage {
   if (typeof value !== 'object' || value === null) return false;

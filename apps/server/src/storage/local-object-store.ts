@@ -14,8 +14,9 @@ const MAX_LENGTH = bufferConstants.MAX_LENGTH;
  *
  * Writes go to a hidden temp file in the target's directory, are fsync-ed, then renamed over the key, so a
  * crash never leaves a partial object visible (at worst an orphan `.<name>.<random>.tmp`, which no valid key
- * can name). Concurrent puts of one key each rename a complete file; the last one wins, and content-addressed
- * keys make them identical.
+ * can name). A put of a key already there keeps the file and reads nothing (keys are content addresses, so callers
+ * put without asking `has` first). Concurrent puts of one key each rename a complete file; the last one wins, and
+ * content-addressed keys make them identical.
  */
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
@@ -26,6 +27,11 @@ export class LocalObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array | Readable): Promise<ObjectStat> {
     const path = this.#path(key);
+    const existing = await this.stat(key);
+    if (existing !== null) {
+      if (!(body instanceof Uint8Array)) body.destroy(); // the caller owns nothing more to read
+      return existing;
+    }
     const dir = dirname(path);
     const temp = join(dir, `.${key.slice(key.lastIndexOf('/') + 1)}.${randomBytes(6).toString('hex')}.tmp`);
     let handle: FileHandle | undefined;

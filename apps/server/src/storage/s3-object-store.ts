@@ -5,9 +5,11 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   type DeleteObjectCommandOutput,
   type GetObjectCommandOutput,
   type HeadObjectCommandOutput,
+  type PutObjectCommandOutput,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -47,6 +49,7 @@ export interface S3ClientSlice {
   send(command: HeadObjectCommand): Promise<HeadObjectCommandOutput>;
   send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
   send(command: DeleteObjectCommand): Promise<DeleteObjectCommandOutput>;
+  send(command: PutObjectCommand): Promise<PutObjectCommandOutput>;
 }
 
 export interface MultipartUploadParams {
@@ -96,7 +99,10 @@ export interface S3ObjectStoreOptions {
  *   size when it is known (bytes, or a file stream we can stat), so objects up to 5 TiB fit in 10,000 parts. S3
  *   makes an object visible only when its upload completes, so a failed stream leaves nothing behind; a failed
  *   multipart upload is aborted.
- * - Idempotent put: a HEAD first; an existing key is kept (keys are content addresses), the body not read.
+ * - Idempotent put: bytes below one part go in one conditional PutObject (`If-None-Match: *`): an existing key is
+ *   kept without a HEAD first. Streams and larger bodies are HEADed first; an existing key is kept (keys are
+ *   content addresses), the body not read. A service ignoring the condition overwrites the object with the same
+ *   bytes, which is harmless.
  * - Ranged reads map to `Range: bytes=a-b` GETs; `localPath` is null (callers stream or read ranges).
  */
 export class S3ObjectStore implements ObjectStore {
@@ -106,6 +112,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #upload: (params: MultipartUploadParams) => MultipartUpload;
   readonly #minPartSize: number;
   readonly #queueSize: number;
+  /** Cleared when the service refuses conditional writes (501); puts then HEAD first. */
+  #conditionalPut = true;
 
   constructor(options: S3ObjectStoreOptions) {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket))
@@ -128,6 +136,10 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array | Readable): Promise<ObjectStat> {
     const objectKey = this.#key(key);
+    if (body instanceof Uint8Array && body.byteLength < this.#minPartSize && this.#conditionalPut) {
+      const stored = await this.#putSmall(objectKey, body);
+      if (stored !== null) return stored;
+    }
     const existing = await this.stat(key);
     if (existing !== null) {
       if (!(body instanceof Uint8Array)) body.destroy(); // the caller owns nothing more to read
@@ -154,6 +166,35 @@ export class S3ObjectStore implements ObjectStore {
       );
     }
     return { size: counter.bytes };
+  }
+
+  /**
+   * One request for a small object, which costs a client and a service about as much as the HEAD it saves; null
+   * when the service cannot do conditional writes (501) or reports a concurrent one (409): the HEAD path decides.
+   */
+  async #putSmall(objectKey: string, body: Uint8Array): Promise<ObjectStat | null> {
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          // Copied: the SDK may still read the caller's buffer while a retry resends it.
+          Body: Buffer.from(body),
+          ContentLength: body.byteLength,
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 412 || errorName(error) === 'PreconditionFailed') return { size: body.byteLength };
+      if (status === 501 || errorName(error) === 'NotImplemented') {
+        this.#conditionalPut = false;
+        return null;
+      }
+      if (status === 409) return null;
+      throw storageError(error, `cannot store object ${objectKey}`);
+    }
+    return { size: body.byteLength };
   }
 
   async get(key: string): Promise<Readable> {

@@ -1,3 +1,5 @@
+import { native } from '@malpipe/native';
+
 /**
  * Key-agnostic search for XOR'd config blocks. The block always starts with record 1 (`00 01 00 01 00 02 ..`) and
  * record 2 at +8 (`00 02 00 01`), each byte XOR'd with one key k, so at a hit: b[p] = k, b[p+1] = k^1,
@@ -35,7 +37,10 @@ export interface ConfigCandidate {
 
 export interface StructureHits {
   readonly configs: ConfigCandidate[];
-  /** Aligned positions q holding a u32 of value 1: where a runtime array's entry-1 type field may sit. */
+  /**
+   * Aligned positions q holding a u32 of value 1 after 8 zero bytes: where a runtime array's entry-1 type field may
+   * sit (entry 0 of the array is zero on x86 and x64).
+   */
   readonly ones: number[];
 }
 
@@ -43,10 +48,9 @@ export interface StructureHits {
 export const MAX_ONE_PROBES = 1 << 16;
 
 /**
- * One pass over [from, to) that finds config block candidates and, when `ones` is set, aligned u32 1 values (the
- * probe for runtime arrays). Buffers aligned to 4 are read a word at a time: `w ^ (w >>> 8)` puts b[q] ^ b[q+1]
- * in the low byte, and a word of 1 has that difference too, so one compare per word filters both searches; four
- * words share one branch. Bounded by `maxCandidates`, so a file full of the pattern cannot make callers parse forever.
+ * One pass over [from, to) that finds config block candidates and, when `ones` is set, runtime array probes
+ * (`StructureHits.ones`, at q < to + 16 so an x64 array starting before `to` is seen). Uses the native addon when
+ * it is built; `scanBeaconStructuresTs` is the reference both must match.
  */
 export function scanBeaconStructures(
   b: Uint8Array,
@@ -56,30 +60,66 @@ export function scanBeaconStructures(
   ones = false,
   maxCandidates = 4096,
 ): StructureHits {
+  const scan = native?.scanBeaconStructures;
+  if (scan === undefined || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || !Number.isSafeInteger(maxCandidates)) {
+    return scanBeaconStructuresTs(b, from, to, keys, ones, maxCandidates);
+  }
+  const hits = scan(b, from, to, keys === null ? null : keyMask(keys), ones, maxCandidates, MAX_ONE_PROBES);
+  const configs: ConfigCandidate[] = [];
+  for (const offset of hits.configs) configs.push({ offset, xorKey: b[offset] as number });
+  return { configs, ones: Array.from(hits.ones) };
+}
+
+function keyMask(keys: ReadonlySet<number>): Uint8Array {
+  const mask = new Uint8Array(256);
+  for (const k of keys) if (Number.isInteger(k) && k >= 0 && k < 256) mask[k] = 1;
+  return mask;
+}
+
+/**
+ * The TypeScript scan (reference of the native one). Candidates come in offset order; the scan stops once
+ * `maxCandidates` configs are found (probes past that point are not reported), so a file full of the pattern
+ * cannot make callers parse forever. Buffers aligned to 4 are read a word at a time: `w ^ (w >>> 8)` puts
+ * b[q] ^ b[q+1] in the low byte, and a word of 1 has that difference too, so one compare per word filters both
+ * searches; four words share one branch.
+ */
+export function scanBeaconStructuresTs(
+  b: Uint8Array,
+  from = 0,
+  to = b.length,
+  keys: ReadonlySet<number> | null = null,
+  ones = false,
+  maxCandidates = 4096,
+): StructureHits {
   const configs: ConfigCandidate[] = [];
   const oneHits: number[] = [];
+  if (maxCandidates <= 0) return { configs, ones: oneHits };
   const start = Math.max(0, from);
   const stop = Math.min(to, b.length - CONFIG_PATTERN_LENGTH + 1);
   const onesStop = Math.min(to + 16, b.length - 4);
   // The probe q walks 4-aligned positions (relative to the buffer); candidates p in [q-3, q] are checked on a hit.
   const qStart = start + 3 - ((start + 3) % 4);
   const qStop = Math.min(b.length, Math.max(stop + 3, ones ? onesStop : 0));
-  let lastFound = -1;
   let full = false;
   const probe = (q: number): void => {
     if (((b[q] as number) ^ (b[q + 1] ?? 0)) !== 1) return;
+    // The ranges [q-3, q] of successive probes are disjoint and ascending: no candidate is seen twice.
     for (let p = q - 3; p <= q; p++) {
-      if (p < start || p >= stop || p <= lastFound || !isConfigPatternAt(b, p)) continue;
+      if (p < start || p >= stop || !isConfigPatternAt(b, p)) continue;
       const key = b[p] as number;
       if (keys !== null && !keys.has(key)) continue;
       configs.push({ offset: p, xorKey: key });
-      lastFound = p;
-      if (configs.length >= maxCandidates) full = true;
+      if (configs.length >= maxCandidates) {
+        full = true;
+        return;
+      }
     }
-    if (ones && q < onesStop && b[q] === 1 && b[q + 1] === 0 && b[q + 2] === 0 && b[q + 3] === 0 && oneHits.length < MAX_ONE_PROBES) oneHits.push(q);
+    if (ones && q >= 8 && q < onesStop && b[q] === 1 && b[q + 1] === 0 && b[q + 2] === 0 && b[q + 3] === 0 && oneHits.length < MAX_ONE_PROBES && isZero8(b, q - 8)) {
+      oneHits.push(q);
+    }
   };
   let q = qStart;
-  if (b.byteOffset % 4 === 0 && qStart % 4 === 0) {
+  if (b.byteOffset % 4 === 0) {
     const words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
     const wEnd = Math.min(words.length, qStop >>> 2);
     let i = qStart >>> 2;
@@ -96,12 +136,17 @@ export function scanBeaconStructures(
       ) {
         continue;
       }
-      for (let j = 0; j < 4; j++) probe((i + j) << 2);
+      for (let j = 0; j < 4 && !full; j++) probe((i + j) << 2);
     }
     q = i << 2;
   }
   for (; q < qStop && !full; q += 4) probe(q);
   return { configs, ones: oneHits };
+}
+
+function isZero8(b: Uint8Array, p: number): boolean {
+  for (let i = p; i < p + 8; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 /** Config block candidates whose start lies in [from, to); `keys` restricts the XOR keys (null = all 256). */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type SampleFacts } from '../analyzer.js';
 import { computeDigests, createDigester } from './compute-digests.js';
+import { fuzzyHashes } from './fuzzy-hashes.js';
 import { createHashesAnalyzer, hashesAnalyzer } from './hashes-analyzer.js';
 import { ssdeepHash } from './ssdeep-hash.js';
 import { tlshHash } from './tlsh-hash.js';
@@ -106,6 +107,8 @@ describe('against the reference tools on the machine', () => {
       writeFileSync(file, bytes);
       const line = execFileSync(ssdeepCli as string, ['-s', '-b', file]).toString().trim().split('\n')[1] ?? '';
       expect(ssdeepHash(bytes), `input of ${bytes.length} bytes`).toBe(line.split(',')[0]);
+      // The active path (native unless MALPIPE_NATIVE=0) too.
+      expect(fuzzyHashes(bytes).ssdeep, `input of ${bytes.length} bytes`).toBe(line.split(',')[0]);
     }
   });
 
@@ -117,6 +120,7 @@ describe('against the reference tools on the machine', () => {
       writeFileSync(file, bytes);
       const ref = execFileSync(python as string, ['-c', 'import sys,tlsh;print(tlsh.hash(open(sys.argv[1],"rb").read()))', file]).toString().trim();
       expect(tlshHash(bytes), `input of ${bytes.length} bytes`).toBe(ref === '' ? null : `T1${ref}`);
+      expect(fuzzyHashes(bytes).tlsh, `input of ${bytes.length} bytes`).toBe(ref === '' ? null : `T1${ref}`);
     }
   });
 });

@@ -45,8 +45,8 @@ const S7 = saltTable(7);
 const S11 = saltTable(11);
 const S13 = saltTable(13);
 
-/** Log-scale length byte (reference `l_capturing`). */
-function lengthCapture(length: number): number {
+/** Log-scale length byte (reference `l_capturing`); exported for the native twin's equivalence test. */
+export function lengthCapture(length: number): number {
   let value: number;
   if (length <= 656) value = Math.floor(Math.log(length) / Math.log(1.5));
   else if (length <= 3199) value = Math.floor(Math.log(length) / Math.log(1.3) - 8.72777);

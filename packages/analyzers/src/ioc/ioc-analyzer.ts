@@ -118,8 +118,44 @@ function zeroBytesByParity(bytes: Uint8Array): { even: number; odd: number; tota
 /**
  * A string can only hold an indicator with a dot, a colon or an at sign in it, or a 32-digit hex run; "version"
  * strings are kept as context for the version-number rule (PE resources store FileVersion and its value apart).
+ * `mayHoldIndicator` applies this test to a run's bytes before any string is made; the regular expression is its
+ * readable definition, and a test proves both agree.
  */
-const MAY_HOLD_INDICATOR = /[.:@]|[0-9a-f]{32}|version/i;
+export const MAY_HOLD_INDICATOR = /[.:@]|[0-9a-f]{32}|version/i;
+
+/** Byte classes for mayHoldIndicator: 1 for `.:@`, 2 for a hex digit, 4 for `v`/`V`. */
+const HINT = new Uint8Array(256);
+for (const char of '.:@') HINT[char.charCodeAt(0)] = 1;
+for (const char of '0123456789abcdefABCDEF') HINT[char.charCodeAt(0)] = 2;
+HINT[0x56] = 4;
+HINT[0x76] = 4;
+const ERSION = [0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e];
+
+/** MAY_HOLD_INDICATOR over `units` characters read `step` bytes apart from `start` (printable ASCII only). */
+export function mayHoldIndicator(bytes: Uint8Array, start: number, units: number, step: number): boolean {
+  const end = start + units * step;
+  let hexRun = 0;
+  for (let index = start; index < end; index += step) {
+    const hint = HINT[bytes[index]!]!;
+    if (hint === 0) {
+      hexRun = 0;
+    } else if (hint === 1) {
+      return true;
+    } else if (hint === 2) {
+      if (++hexRun >= 32) return true;
+    } else {
+      hexRun = 0;
+      if (index + 6 * step < end && followsErsion(bytes, index + step, step)) return true;
+    }
+  }
+  return false;
+}
+
+/** True when the six characters from `index` are "ersion" in any case (`| 0x20` lower-cases ASCII letters). */
+function followsErsion(bytes: Uint8Array, index: number, step: number): boolean {
+  for (let i = 0; i < 6; i++) if ((bytes[index + i * step]! | 0x20) !== ERSION[i]) return false;
+  return true;
+}
 
 interface ScannedStrings {
   readonly text: string;
@@ -132,7 +168,7 @@ interface ScannedStrings {
  * at a position of the joined text can be traced back to its string's offset and encoding.
  */
 function scanBinaryStrings(bytes: Uint8Array, maxStrings: number): ScannedStrings {
-  const extraction = extractStrings(bytes, { maxStrings, filter: (value) => MAY_HOLD_INDICATOR.test(value) });
+  const extraction = extractStrings(bytes, { maxStrings, byteFilter: mayHoldIndicator });
   const parts: string[] = [];
   const starts: number[] = [];
   const origins: { offset: number; encoding: StringEncoding }[] = [];

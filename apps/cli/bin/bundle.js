@@ -1,0 +1,144 @@
+// The CLI as an esbuild bundle of our TypeScript (third-party packages stay in node_modules), built on the first run
+// and again whenever a bundled file changes. Through the tsx loader a command spent seconds resolving and transpiling
+// a few hundred modules before doing anything; the bundle loads in a fraction of that. Any problem here (no esbuild,
+// a read-only tree, a syntax error, another process building) returns null and the caller falls back to tsx, which
+// also reports syntax errors better.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../../..');
+const ENTRIES = { main: 'apps/cli/src/main.ts', 'sandbox-child': 'apps/server/src/sandbox/sandbox-child.ts' };
+/** CommonJS workspace packages with compiled addons: loaded from node_modules at run time like third-party ones. */
+const NATIVE_PACKAGES = new Set(['@malpipe/native', '@malpipe/yara-native']);
+/** Besides the bundled sources: what decides how they resolve and build. */
+const EXTRA_INPUTS = ['apps/cli/bin/bundle.js', 'package.json', 'tsconfig.json', 'tsconfig.base.json'];
+const MANIFEST_VERSION = 1;
+/** Another process building for longer than this has died; its lock is taken over. */
+const LOCK_STALE_MS = 60_000;
+/** Older bundles are removed after a rebuild; a day leaves long-running processes their lazily loaded chunks. */
+const KEEP_OLD_MS = 24 * 3600_000;
+
+function cacheDir() {
+  // node_modules/.cache beside tsx (hence esbuild): ignored by git, removed with node_modules.
+  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
+  return join(tsxPackage, '..', '..', '.cache', 'malpipe-cli');
+}
+
+function readManifest(dir) {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'current.json'), 'utf8'));
+    return manifest.version === MANIFEST_VERSION ? manifest : null;
+  } catch {
+    return null;
+  }
+}
+
+function fingerprint(file) {
+  const info = statSync(join(ROOT, file));
+  return [file, info.mtimeMs, info.size];
+}
+
+/** True when every input still has the size and modification time it had when the bundle was built. */
+function isFresh(manifest) {
+  try {
+    return manifest.inputs.every(([file, mtimeMs, size]) => {
+      const [, m, s] = fingerprint(file);
+      return m === mtimeMs && s === size;
+    });
+  } catch {
+    return false; // an input was deleted or renamed
+  }
+}
+
+/** Rewrites `import.meta.url` to the source file's own URL, so paths computed from it (rules, web root) still hold. */
+function malpipePlugin() {
+  return {
+    name: 'malpipe',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+        if (name.startsWith('@malpipe/') && !NATIVE_PACKAGES.has(name)) return undefined;
+        return { external: true };
+      });
+      build.onLoad({ filter: /\.[cm]?ts$/ }, (args) => ({
+        contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+        loader: 'ts',
+      }));
+    },
+  };
+}
+
+function tryLock(lock) {
+  try {
+    mkdirSync(lock);
+    return true;
+  } catch (error) {
+    if (error.code !== 'EEXIST') return false;
+    try {
+      if (Date.now() - statSync(lock).mtimeMs < LOCK_STALE_MS) return false;
+      rmSync(lock, { recursive: true, force: true });
+      mkdirSync(lock);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function build(cache) {
+  const requireFromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const esbuild = requireFromTsx('esbuild');
+  const outdir = join(cache, `b-${Date.now().toString(36)}-${process.pid}`);
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: ENTRIES,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outdir,
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+    // The sandbox pool forks this bundled child instead of the TypeScript one (see analyzer-sandbox.ts).
+    define: { MALPIPE_BUNDLED_SANDBOX_CHILD: JSON.stringify(join(outdir, 'sandbox-child.js')) },
+    plugins: [malpipePlugin()],
+  });
+  const sources = Object.keys(result.metafile.inputs).filter((file) => !file.includes('node_modules/') || file.includes('@malpipe/'));
+  const inputs = [...new Set([...sources.map((file) => relative(ROOT, resolve(ROOT, file))), ...EXTRA_INPUTS])].map(fingerprint);
+  const manifest = { version: MANIFEST_VERSION, dir: relative(cache, outdir), inputs };
+  const temp = join(cache, `current.json.${process.pid}`);
+  writeFileSync(temp, JSON.stringify(manifest));
+  renameSync(temp, join(cache, 'current.json'));
+  for (const entry of readdirSync(cache)) {
+    const old = join(cache, entry);
+    if (entry.startsWith('b-') && old !== outdir && Date.now() - statSync(old).mtimeMs > KEEP_OLD_MS) rmSync(old, { recursive: true, force: true });
+  }
+  return manifest;
+}
+
+/** The file URL of the bundled CLI entry, building it first when missing or stale; null: use tsx instead. */
+export async function bundledEntry() {
+  if (process.env.MALPIPE_BUNDLE === '0') return null;
+  try {
+    const cache = cacheDir();
+    let manifest = readManifest(cache);
+    if (manifest === null || !isFresh(manifest)) {
+      mkdirSync(cache, { recursive: true });
+      const lock = join(cache, 'lock');
+      if (!tryLock(lock)) return null;
+      try {
+        manifest = await build(cache);
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    }
+    return pathToFileURL(join(cache, manifest.dir, 'main.js')).href;
+  } catch {
+    return null;
+  }
+}
