@@ -177,15 +177,20 @@ type Settings = Required<Pick<QueueDepthBenchOptions, 'sample' | 'concurrency' |
  * stays put and completed jobs never count as backlog). The best round of each is kept: other load on a shared
  * machine only ever slows a round down.
  */
-async function rounds(options: Settings, adapter: () => TransactionalJobQueue & { cleanCompleted(ms: number): Promise<number> }): Promise<{ enq: number; deq: number }> {
+type QueueUnderTest = TransactionalJobQueue & { cleanCompleted(ms: number): Promise<number> };
+
+async function rounds(
+  options: Settings,
+  adapter: () => QueueUnderTest | Promise<QueueUnderTest>,
+): Promise<{ enq: number; deq: number }> {
   let enq = 0;
   let deq = 0;
   for (let r = 0; r < options.rounds; r++) {
-    const queue = adapter();
+    const queue = await adapter();
     enq = Math.max(enq, await enqueueRate(queue, options.sample, options.concurrency));
     await queue.close();
-    deq = Math.max(deq, await dequeueRate(adapter(), options.sample, options.concurrency));
-    const cleaner = adapter();
+    deq = Math.max(deq, await dequeueRate(await adapter(), options.sample, options.concurrency));
+    const cleaner = await adapter();
     await cleaner.cleanCompleted(-60_000); // every completed job, however fresh
     await cleaner.close();
   }
@@ -265,7 +270,7 @@ async function sqliteBytes(db: Database): Promise<number> {
 async function benchSqlite(options: Settings, depths: readonly number[], log: (line: string) => void): Promise<DepthFigure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'malpipe-bench-sqlite-queue-'));
   const db = await createDatabase(`sqlite:${join(dir, 'malpipe.db')}`);
-  const adapter = (): TransactionalJobQueue & { cleanCompleted(ms: number): Promise<number> } =>
+  const adapter = (): Promise<TransactionalJobQueue & { cleanCompleted(ms: number): Promise<number> }> =>
     createJobQueue('sqlite:', db, { logger: quiet, maxWaiting: Number.MAX_SAFE_INTEGER });
   const figures: DepthFigure[] = [];
   try {
@@ -278,7 +283,7 @@ async function benchSqlite(options: Settings, depths: readonly number[], log: (l
         log(`sqlite ${target}: skipped (the fill alone would take ${((target - depth) / lastFillRate).toFixed(0)} s)`);
         break;
       }
-      const filler = adapter();
+      const filler = await adapter();
       const fillStarted = performance.now();
       for (let done = depth; done < target; done += SQLITE_BATCH) {
         const size = Math.min(SQLITE_BATCH, target - done);

@@ -22,9 +22,8 @@ const LOCK_STALE_MS = 60_000;
 const KEEP_OLD_MS = 24 * 3600_000;
 
 function cacheDir() {
-  // node_modules/.cache beside tsx (hence esbuild): ignored by git, removed with node_modules.
-  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
-  return join(tsxPackage, '..', '..', '.cache', 'malpipe-cli');
+  // Ignored by git, removed with node_modules, one per checkout.
+  return join(ROOT, 'node_modules', '.cache', 'malpipe-cli');
 }
 
 function readManifest(dir) {

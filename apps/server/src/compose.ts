@@ -93,8 +93,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     }
   };
   try {
-    const store = createObjectStore(config.storeUrl);
-    const queue = createJobQueue(config.queueUrl, db, {
+    const store = await createObjectStore(config.storeUrl);
+    const queue = await createJobQueue(config.queueUrl, db, {
       leaseMs: options.leaseMs ?? config.queue.leaseMs,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       defaultMaxAttempts: ANALYSIS_MAX_ATTEMPTS,
@@ -116,7 +116,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
             rulesDir: active.rulesDir,
           };
     const sandbox = new AnalyzerSandbox({
-      size: config.worker.concurrency,
+      size: config.worker.sandboxProcesses,
       timeoutMs: config.worker.analyzerTimeoutMs,
       memoryMb: config.worker.analyzerMemoryMb,
       extraAnalyzerModules: options.extraAnalyzers?.modules ?? [],

@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   MALPIPE_UPLOAD_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
   MALPIPE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   MALPIPE_WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
+  MALPIPE_SANDBOX_PROCESSES: z.coerce.number().int().positive().optional(),
   // Scale-out (queue/create-job-queue.ts): back-pressure bound, completed-job retention, worker health listener.
   MALPIPE_QUEUE_MAX_WAITING: z.coerce.number().int().positive().default(100_000),
   MALPIPE_QUEUE_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
@@ -72,7 +73,13 @@ export interface Config {
   };
   readonly adminToken: string | null;
   readonly worker: {
+    /** Analyses in flight. */
     readonly concurrency: number;
+    /**
+     * Sandbox child processes (one sample's analysers each at a time); default `concurrency`. Fewer children than
+     * analyses in flight keeps every child busy while the worker stores one sample's results and prepares the next.
+     */
+    readonly sandboxProcesses: number;
     readonly analyzerTimeoutMs: number;
     readonly analyzerMemoryMb: number;
     /** A worker-only process serves /health and /metrics on this port (MALPIPE_HOST); null: no listener. */
@@ -163,6 +170,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     adminToken: e.MALPIPE_ADMIN_TOKEN ?? null,
     worker: {
       concurrency: e.MALPIPE_WORKER_CONCURRENCY ?? 2,
+      sandboxProcesses: e.MALPIPE_SANDBOX_PROCESSES ?? e.MALPIPE_WORKER_CONCURRENCY ?? 2,
       analyzerTimeoutMs: e.MALPIPE_ANALYZER_TIMEOUT_MS,
       analyzerMemoryMb: e.MALPIPE_ANALYZER_MEMORY_MB,
       healthPort: e.MALPIPE_WORKER_HEALTH_PORT ?? null,

@@ -54,8 +54,8 @@ export async function createApiHarness(options: HarnessOptions = {}): Promise<Ap
     },
   });
   const db = await createDatabase(config.databaseUrl);
-  const store = createObjectStore(config.storeUrl);
-  const queue = createJobQueue(config.queueUrl, db);
+  const store = await createObjectStore(config.storeUrl);
+  const queue = await createJobQueue(config.queueUrl, db);
   const routes: RouteInfo[] = [];
   const submitDeps = {
     db,

@@ -63,7 +63,7 @@ describe('back-pressure and metrics over HTTP', () => {
 describe(startWorkerHealthServer.name, () => {
   it('serves /health and /metrics without authentication', async () => {
     const db = await createDatabase('sqlite::memory:');
-    const queue = createJobQueue('sqlite:', db);
+    const queue = await createJobQueue('sqlite:', db);
     const health = await startWorkerHealthServer(queue, { host: '127.0.0.1', port: 0, role: 'worker' });
     try {
       const ok = await fetch(`${health.url}/health`);

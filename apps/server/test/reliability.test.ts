@@ -126,7 +126,12 @@ describe('reliability: kill -9 while analysing', () => {
       }),
     );
     const pendingSql = "select count(*) as n from analyses where state in ('queued', 'running')";
-    await waitFor(() => count("select count(*) as n from analyses where state = 'completed'") >= 1 && count(pendingSql) >= 1, 60_000, 'analyses in flight');
+    // Also one acknowledged upload: analyses can now finish before the client has read any response.
+    await waitFor(
+      () => accepted.size >= 1 && count("select count(*) as n from analyses where state = 'completed'") >= 1 && count(pendingSql) >= 1,
+      60_000,
+      'analyses in flight',
+    );
     server.process.kill('SIGKILL');
     await server.exited;
     const pendingAtCrash = count(pendingSql);

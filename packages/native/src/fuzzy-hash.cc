@@ -26,6 +26,9 @@ constexpr uint32_t kHalfShift = 16;
 constexpr uint32_t kPairInit = kHashInit | (kHashInit << kHalfShift);
 constexpr uint64_t kLanePair = 0x0000000100000001ull;
 constexpr uint64_t kWordMask = kPairMask * kLanePair;
+constexpr int kWords = (kNumBlockhashes + 1) / 2;
+constexpr int kWindowWords = 3;
+constexpr int kMaxWindowStart = kWords - kWindowWords;
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 inline uint64_t BlockSize(int index) { return kMinBlockSize << index; }
@@ -38,13 +41,21 @@ inline bool Triggers(uint32_t sum, int index) {
 
 class Spamsum {
  public:
-  explicit Spamsum(uint64_t total_size) : total_size_(total_size) { words_.fill(kPairInit * kLanePair); }
+  explicit Spamsum(uint64_t total_size) : total_size_(total_size) {
+    words_.fill(kPairInit * kLanePair);
+    // The digest reads block sizes up to one past the first that is large enough for the input (its search
+    // starts there and only goes down): larger ones are never started, so 2-3 are updated per byte, not ~8.
+    // The TypeScript twin tracks them all; the output is the same.
+    int first_large_enough = 0;
+    while (BlockSize(first_large_enough) * kSpamsumLength < total_size_) first_large_enough++;
+    max_end_ = std::min(kNumBlockhashes, first_large_enough + 2);
+  }
 
   // Hashes data[begin, end), given the whole buffer: the byte leaving the rolling window is read back from it.
   // The hot state lives in locals, which no store through the state arrays can alias.
   void Update(const uint8_t* data, size_t begin, size_t end) {
     uint32_t h1 = h1_, h2 = h2_, h3 = h3_;
-    for (size_t pos = begin; pos < end; pos++) Step(data, pos, h1, h2, h3);
+    for (size_t pos = begin; pos < end; pos++) Step(data[pos], Leaving(data, pos), h1, h2, h3);
     h1_ = h1;
     h2_ = h2;
     h3_ = h3;
@@ -63,9 +74,12 @@ class Spamsum {
     }
   }
 
-  inline void Step(const uint8_t* data, size_t pos, uint32_t& h1, uint32_t& h2, uint32_t& h3) {
-    const uint32_t c = data[pos];
-    const uint32_t leaving = pos >= kRollingWindow ? data[pos - kRollingWindow] : 0;
+  // The byte leaving the rolling window when data[pos] enters it (zeros before the start).
+  static inline uint32_t Leaving(const uint8_t* data, size_t pos) {
+    return pos >= kRollingWindow ? data[pos - kRollingWindow] : 0;
+  }
+
+  inline void Step(uint32_t c, uint32_t leaving, uint32_t& h1, uint32_t& h2, uint32_t& h3) {
     h2 = h2 - h1 + kRollingWindow * c;
     h1 = h1 + c - leaving;
     h3 = (h3 << 5) ^ c;
@@ -78,7 +92,16 @@ class Spamsum {
     const uint64_t words_c = pair_c * kLanePair;
     // Lanes below start_ are never read again and lanes from end_ on are overwritten when they become active,
     // so updating the whole words is harmless.
-    for (int w = start >> 1; w <= (end - 1) >> 1; w++) words_[w] = ((words_[w] * kPrimeMod64) & kWordMask) ^ words_c;
+    const int first = start >> 1;
+    const int last = (end - 1) >> 1;
+    if (last - first < kWindowWords && first <= kMaxWindowStart) {
+      // Usual case, a fixed window of words: straight-line code, where a loop of two or three iterations
+      // costs more in loop control (and vectoriser prologue) than in work.
+      uint64_t* window = &words_[first];
+      for (int w = 0; w < kWindowWords; w++) window[w] = ((window[w] * kPrimeMod64) & kWordMask) ^ words_c;
+    } else {
+      for (int w = first; w <= last; w++) words_[w] = ((words_[w] * kPrimeMod64) & kWordMask) ^ words_c;
+    }
 
     // Not -1 modulo a block size means not -1 modulo any larger (doubled) one either.
     for (int i = start; i < end_ && Triggers(sum, i); i++) Trigger(i);
@@ -111,7 +134,7 @@ class Spamsum {
  private:
   void Trigger(int i) {
     const uint32_t dlen = dlens_[i];
-    if (dlen == 0 && end_ < kNumBlockhashes) {
+    if (dlen == 0 && end_ < max_end_) {
       SetState(end_, State(end_ - 1));
       end_++;
     }
@@ -142,13 +165,14 @@ class Spamsum {
     words_[i >> 1] = (words_[i >> 1] & ~(uint64_t{0xffffffffu} << shift)) | (uint64_t{state} << shift);
   }
 
-  std::array<uint64_t, (kNumBlockhashes + 1) / 2> words_{};
+  std::array<uint64_t, kWords> words_{};
   std::array<uint8_t, kNumBlockhashes * kSpamsumLength> digests_{};
   std::array<uint32_t, kNumBlockhashes> dlens_{};
   std::array<uint8_t, kNumBlockhashes> tails_{};
   std::array<uint8_t, kNumBlockhashes> halves_{};
   int start_ = 0;
   int end_ = 1;
+  int max_end_ = kNumBlockhashes;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -214,18 +238,18 @@ constexpr uint32_t kLengthSteps[] = {
     3840257525u, 4224283277u
 };
 
-inline uint8_t V(uint32_t index) { return kVTable[index & 0xffu]; }
+inline uint8_t V(uint8_t index) { return kVTable[index]; }
 
 class Tlsh {
  public:
   // One byte at `pos` >= 4: the window's older bytes are read back from the buffer, so the only state carried
   // from byte to byte is the checksum, kept in the caller's local.
   inline void Step(const uint8_t* data, size_t pos, uint32_t& checksum) {
-    const uint32_t w0 = data[pos];
-    const uint32_t w1 = data[pos - 1];
-    const uint32_t w2 = data[pos - 2];
-    const uint32_t w3 = data[pos - 3];
-    const uint32_t w4 = data[pos - 4];
+    const uint8_t w0 = data[pos];
+    const uint8_t w1 = data[pos - 1];
+    const uint8_t w2 = data[pos - 2];
+    const uint8_t w3 = data[pos - 3];
+    const uint8_t w4 = data[pos - 4];
     checksum = V(V(kSalt.s[0][w0] ^ w1) ^ checksum);
     const uint32_t r0 = V(V(kSalt.s[1][w0] ^ w1) ^ w2);
     const uint32_t r1 = V(V(kSalt.s[2][w0] ^ w1) ^ w3);
@@ -344,8 +368,12 @@ FuzzyHashes ComputeFuzzyHashes(const uint8_t* data, size_t length) {
   Tlsh tlsh;
   uint32_t h1 = 0, h2 = 0, h3 = 0, checksum = 0;
   spamsum.Save(h1, h2, h3, false);
-  for (size_t pos = 4; pos < length; pos++) {
-    spamsum.Step(data, pos, h1, h2, h3);
+  for (size_t pos = 4; pos < kRollingWindow; pos++) {
+    spamsum.Step(data[pos], Spamsum::Leaving(data, pos), h1, h2, h3);
+    tlsh.Step(data, pos, checksum);
+  }
+  for (size_t pos = kRollingWindow; pos < length; pos++) {
+    spamsum.Step(data[pos], data[pos - kRollingWindow], h1, h2, h3);
     tlsh.Step(data, pos, checksum);
   }
   spamsum.Save(h1, h2, h3, true);

@@ -155,9 +155,14 @@ export function registerAnalyze(program: Command): void {
       for (const reason of skipped) process.stderr.write(`malpipe: skipped ${reason}\n`);
       const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'malpipe-analyze-')));
       // Flags and defaults for a one-shot run; the environment still wins for everything else.
+      const cores = availableParallelism();
+      // Two analyses in flight per sandbox child: while a child analyses one sample, this process stores the
+      // results of another and prepares the next, so the children never wait for it.
+      const concurrency =
+        process.env.MALPIPE_WORKER_CONCURRENCY === undefined ? { MALPIPE_WORKER_CONCURRENCY: String(2 * cores), MALPIPE_SANDBOX_PROCESSES: String(cores) } : {};
       const config = loadConfig({
         MALPIPE_LOG_LEVEL: 'warn',
-        MALPIPE_WORKER_CONCURRENCY: String(availableParallelism()),
+        ...concurrency,
         ...process.env,
         MALPIPE_DATA_DIR: dataDir,
         MALPIPE_ROLES: 'worker',
@@ -184,10 +189,14 @@ export function registerAnalyze(program: Command): void {
         const since = new Date(Date.now() - 1).toISOString();
         bar?.start(files.length, 0);
         const roots: { path: string; analysisId: string | null; error: AppError | null }[] = [];
-        // A few submissions in flight: one hashes while another waits for its object's fsync. Order is kept.
+        // A few submissions in flight: one hashes while another waits for its object's fsync. Largest files
+        // first, so the run does not end with one core on a big file while the other idles; output order is kept.
+        const sizes = await Promise.all(files.map((file) => stat(file).then((info) => info.size, () => 0)));
+        const order = files.map((_, index) => index).sort((a, b) => (sizes[b] ?? 0) - (sizes[a] ?? 0) || a - b);
         let next = 0;
         const submitNext = async (): Promise<void> => {
-          for (let index = next++; index < files.length; index = next++) {
+          for (let position = next++; position < order.length; position = next++) {
+            const index = order[position] as number;
             const file = files[index] as string;
             try {
               const submitted = await platform.services.submitSample({

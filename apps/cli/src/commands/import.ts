@@ -48,7 +48,7 @@ export async function withBackends(
   );
   const db = await createDatabase(config.databaseUrl);
   try {
-    await work({ db, store: createObjectStore(config.storeUrl) });
+    await work({ db, store: await createObjectStore(config.storeUrl) });
   } finally {
     await db.destroy();
   }

@@ -97,7 +97,7 @@ async function withData<T>(
   const config = loadConfig(flags.data === undefined ? process.env : { ...process.env, MALPIPE_DATA_DIR: flags.data });
   const db = await createDatabase(config.databaseUrl);
   try {
-    return await work({ db, store: createObjectStore(config.storeUrl), queueUrl: config.queueUrl }, repo);
+    return await work({ db, store: await createObjectStore(config.storeUrl), queueUrl: config.queueUrl }, repo);
   } finally {
     await db.destroy();
   }
@@ -216,7 +216,7 @@ export function registerRules(program: Command): void {
           import('@malpipe/server/queue/create-job-queue'),
           import('@malpipe/server/hunting/retrohunt-job'),
         ]);
-        const queue = createJobQueue(queueUrl, db);
+        const queue = await createJobQueue(queueUrl, db);
         try {
           const version = await repo.deployRuleset({ db, onDeployed: retrohuntOnDeploy(queue) }, id, 'cli');
           process.stdout.write(flags.json === true ? `${JSON.stringify(version, null, 2)}\n` : `${formatVersion(version)}\n`);

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import {
   CompiledQuery,
   Kysely,
@@ -52,7 +51,7 @@ export async function createDatabase(url: string, options: CreateDatabaseOptions
   const db = url.startsWith('sqlite:')
     ? openSqlite(url.slice('sqlite:'.length), options)
     : /^postgres(ql)?:\/\//.test(url)
-      ? openPostgres(url, options)
+      ? await openPostgres(url, options)
       : null;
   if (db === null) {
     throw new AppError('CONFIG_INVALID', `unsupported database URL scheme in "${redactUrl(url)}" (expected sqlite: or postgres://)`);
@@ -202,7 +201,9 @@ class ImmediateTransactionDriver implements Driver {
 
 const PG_INT8_OID = 20;
 
-function openPostgres(url: string, options: CreateDatabaseOptions): Database {
+async function openPostgres(url: string, options: CreateDatabaseOptions): Promise<Database> {
+  // Loaded only when configured: the embedded (SQLite) path starts without the driver.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,

@@ -41,7 +41,7 @@ for (const backend of BACKENDS) {
       async function open(options: CreateJobQueueOptions): Promise<ManagedJobQueue> {
         db = await createDatabase('sqlite::memory:');
         prefix = uniqueRedisPrefix();
-        queue = createJobQueue(backend.url ?? '', db, {
+        queue = await createJobQueue(backend.url ?? '', db, {
           leaseMs: 1_000,
           pollIntervalMs: 20,
           logger: quiet,
@@ -112,7 +112,7 @@ describe(createJobQueue.name, () => {
   it('refuses an unknown queue URL with CONFIG_INVALID', async () => {
     const db = await createDatabase('sqlite::memory:');
     try {
-      expect(() => createJobQueue('amqp://broker', db)).toThrow(
+      await expect(createJobQueue('amqp://broker', db)).rejects.toThrow(
         expect.objectContaining({ code: 'CONFIG_INVALID' }),
       );
     } finally {

@@ -3,7 +3,7 @@ import { AppError, type JobState } from '@malpipe/core';
 import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
 import type { Database } from '../database/database.js';
 import type { Schema } from '../database/schema.js';
-import { BullmqJobQueue } from './bullmq-job-queue.js';
+import type { BullmqJobQueue } from './bullmq-job-queue.js';
 import type {
   EnqueueOptions,
   JobContext,
@@ -54,14 +54,16 @@ export interface ManagedJobQueue extends TransactionalJobQueue {
  * PostgreSQL) or `redis://...` / `rediss://...` (BullMQ, with a transactional outbox in `db`). Throws
  * CONFIG_INVALID for anything else.
  */
-export function createJobQueue(
+export async function createJobQueue(
   url: string,
   db: Database,
   options: CreateJobQueueOptions = {},
-): ManagedJobQueue {
+): Promise<ManagedJobQueue> {
   if (url === 'sqlite:' || url === 'sqlite://')
-    return new ManagedQueue(new SqliteJobQueue(db, options), options);
+    return new ManagedQueue(new SqliteJobQueue(db, options), 'sqlite', options);
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+    // Loaded only when configured: the embedded path starts without BullMQ and ioredis.
+    const { BullmqJobQueue } = await import('./bullmq-job-queue.js');
     const inner = new BullmqJobQueue({
       url,
       db,
@@ -77,7 +79,7 @@ export function createJobQueue(
       ]),
       ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
     });
-    return new ManagedQueue(inner, options);
+    return new ManagedQueue(inner, 'bullmq', options);
   }
   throw new AppError(
     'CONFIG_INVALID',
@@ -99,9 +101,9 @@ class ManagedQueue implements ManagedJobQueue {
   readonly #waiting = new Map<JobName, { count: number; at: number }>();
   #housekeeper: NodeJS.Timeout | undefined;
 
-  constructor(inner: SqliteJobQueue | BullmqJobQueue, options: CreateJobQueueOptions) {
+  constructor(inner: SqliteJobQueue | BullmqJobQueue, backend: 'sqlite' | 'bullmq', options: CreateJobQueueOptions) {
     this.#inner = inner;
-    this.backend = inner instanceof BullmqJobQueue ? 'bullmq' : 'sqlite';
+    this.backend = backend;
     this.#maxWaiting = options.maxWaiting ?? 100_000;
     this.#retryAfterMs = options.retryAfterMs ?? 30_000;
     this.#keepCompletedMs = options.keepCompletedMs ?? KEEP_COMPLETED_MS;

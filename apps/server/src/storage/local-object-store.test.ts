@@ -89,14 +89,14 @@ describe(createObjectStore.name, () => {
   it('builds stores from file:, file:// and memory: URLs and refuses others', async () => {
     const dir = tempDir();
     try {
-      const relative = createObjectStore(`file:${dir}`);
+      const relative = await createObjectStore(`file:${dir}`);
       expect(relative).toBeInstanceOf(LocalObjectStore);
       await relative.put('a', Buffer.from('1'));
-      const viaUrl = createObjectStore(pathToFileURL(dir).href);
+      const viaUrl = await createObjectStore(pathToFileURL(dir).href);
       expect(Buffer.from(await viaUrl.getBytes('a')).toString()).toBe('1');
-      expect(createObjectStore('memory:')).toBeInstanceOf(MemoryObjectStore);
-      expect(() => createObjectStore('ftp://host/objects')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
-      expect(() => createObjectStore('file:')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+      expect(await createObjectStore('memory:')).toBeInstanceOf(MemoryObjectStore);
+      await expect(createObjectStore('ftp://host/objects')).rejects.toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+      await expect(createObjectStore('file:')).rejects.toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -82,7 +82,7 @@ describe(`${S3ObjectStore.name} specifics`, () => {
     process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
     process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
     try {
-      const store = createObjectStore(s3.url(bucket, 'pfx'));
+      const store = await createObjectStore(s3.url(bucket, 'pfx'));
       expect(store).toBeInstanceOf(S3ObjectStore);
       await store.put('samples/ab/abc', Uint8Array.of(1, 2, 3));
       expect(store.localPath('samples/ab/abc')).toBeNull();

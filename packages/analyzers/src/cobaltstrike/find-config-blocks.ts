@@ -47,6 +47,9 @@ export interface StructureHits {
 /** Cap on u32-1 probes kept per call: small-integer memory is full of them; callers test them right away. */
 export const MAX_ONE_PROBES = 1 << 16;
 
+/** The C++ twin (packages/native/src/beacon-scan.cc), or undefined when the addon is absent or MALPIPE_NATIVE=0. */
+export const nativeScanBeaconStructures = native?.scanBeaconStructures;
+
 /**
  * One pass over [from, to) that finds config block candidates and, when `ones` is set, runtime array probes
  * (`StructureHits.ones`, at q < to + 16 so an x64 array starting before `to` is seen). Uses the native addon when
@@ -60,7 +63,7 @@ export function scanBeaconStructures(
   ones = false,
   maxCandidates = 4096,
 ): StructureHits {
-  const scan = native?.scanBeaconStructures;
+  const scan = nativeScanBeaconStructures;
   if (scan === undefined || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || !Number.isSafeInteger(maxCandidates)) {
     return scanBeaconStructuresTs(b, from, to, keys, ones, maxCandidates);
   }

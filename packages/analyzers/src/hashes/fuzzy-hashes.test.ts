@@ -53,6 +53,13 @@ describe.skipIf(twin === undefined)('native fuzzyHashes (C++) equals the TypeScr
     }
   });
 
+  it('on multi-megabyte inputs, where the small block sizes are dropped as the digest goes', () => {
+    for (const [size, alphabet] of [[(1 << 20) + 7, 256], [3_000_001, 16], [2_500_000, 3]] as const) {
+      const bytes = bytesOf(size, size, alphabet);
+      expect(hash(bytes), `size ${size}, alphabet ${alphabet}`).toEqual(reference(bytes));
+    }
+  });
+
   it('on random inputs of many sizes and shapes', () => {
     const shaped = fc
       .tuple(

@@ -1,6 +1,7 @@
 /**
- * Printable-string extraction, in the manner of `strings -a` and `strings -el`: one linear pass for both
- * encodings, a lookup table per byte, and no regular expression over the buffer, so 100 MB stays cheap.
+ * Printable-string extraction, in the manner of `strings -a` and `strings -el`: one sweep per encoding that
+ * probes a fraction of the bytes (see scanAscii), a lookup table per byte, and no regular expression over the
+ * buffer, so 100 MB stays cheap.
  */
 
 export const STRING_ENCODINGS = ['ascii', 'utf16le'] as const;
@@ -70,9 +71,10 @@ export function extractStrings(bytes: Uint8Array, options: ExtractStringsOptions
   const encodings = options.encodings ?? STRING_ENCODINGS;
   const settings: ScanSettings = { minLength, maxLength, maxStrings, filter: options.filter, byteFilter: options.byteFilter };
 
-  const ascii = new RunCollector(bytes, 'ascii', encodings.includes('ascii'), settings);
-  const utf16 = new RunCollector(bytes, 'utf16le', encodings.includes('utf16le'), settings);
-  scan(bytes, minLength, ascii, utf16);
+  const ascii = new RunCollector(bytes, 'ascii', settings);
+  const utf16 = new RunCollector(bytes, 'utf16le', settings);
+  if (encodings.includes('ascii')) scanAscii(bytes, minLength, ascii);
+  if (encodings.includes('utf16le')) scanUtf16le(bytes, minLength, utf16);
 
   // Each collector keeps up to maxStrings on its own, so the merge can pick the first maxStrings by offset.
   const merged = mergeByOffset(ascii.strings, utf16.strings, maxStrings);
@@ -92,32 +94,25 @@ interface ScanSettings {
   readonly byteFilter: ByteFilter | undefined;
 }
 
-/** 1 for a zero byte (the high byte of an ASCII UTF-16LE code unit), else 0. */
-const ZERO = new Uint8Array(256);
-ZERO[0] = 1;
-
-/** Receives the runs of one encoding in offset order, as the scan closes them. */
+/** Receives the runs of one encoding in offset order, as its sweep finds them. */
 class RunCollector {
   readonly strings: ExtractedString[] = [];
   count = 0;
   readonly #bytes: Uint8Array;
   readonly #encoding: StringEncoding;
-  readonly #enabled: boolean;
   readonly #settings: ScanSettings;
   /** UTF-16 code units gathered for decoding; no value is longer than half the buffer. */
   readonly #units: Uint8Array;
 
-  constructor(bytes: Uint8Array, encoding: StringEncoding, enabled: boolean, settings: ScanSettings) {
+  constructor(bytes: Uint8Array, encoding: StringEncoding, settings: ScanSettings) {
     this.#bytes = bytes;
     this.#encoding = encoding;
-    this.#enabled = enabled;
     this.#settings = settings;
-    this.#units = new Uint8Array(encoding === 'utf16le' && enabled ? Math.min(settings.maxLength, (bytes.length >> 1) + 1) : 0);
+    this.#units = new Uint8Array(encoding === 'utf16le' ? Math.min(settings.maxLength, (bytes.length >> 1) + 1) : 0);
   }
 
   /** A run of `runLength` characters starting at byte `start`, already known to be at least minLength long. */
   close(start: number, runLength: number): void {
-    if (!this.#enabled) return;
     const { maxLength, maxStrings, filter, byteFilter } = this.#settings;
     const kept = Math.min(runLength, maxLength);
     const step = this.#encoding === 'ascii' ? 1 : 2;
@@ -143,61 +138,61 @@ class RunCollector {
 }
 
 /*
- * One pass for both encodings, two bytes per step. Runs are counted branch-free (`run = (run + 1) & -flag`)
- * and the loop branches only where a run long enough to report ends: in binary data printable and
- * non-printable bytes alternate unpredictably, and a branch per byte on them costs more than the lookups.
+ * Runs are found by probing, not by looking at every byte. A run of at least minLength printable bytes covers a
+ * position that is a multiple of minLength, so only those positions are tested; a printable probe is widened
+ * to its whole run, and probing resumes after it. A UTF-16LE run of at least minLength code units (low byte
+ * printable, high byte zero; at an even or an odd offset) spans 2 * minLength bytes, so probes 2 * minLength
+ * apart each land on a low or a high byte of any such run. Each byte is read at most about twice, and a
+ * quarter of them (an eighth for UTF-16) when printable bytes are rare, as in code and tables.
  *
- * UTF-16LE runs are runs of printable ASCII code units (low byte printable, high byte zero) starting at an
- * even or an odd offset: one open run per byte parity. Runs of the two parities never overlap (inside a run,
- * the bytes of the other parity are zeros, which are not printable), so each encoding's runs close in offset
- * order.
+ * Runs of one encoding are disjoint (UTF-16 runs of the two parities cannot overlap: inside a run the bytes of
+ * the other parity are zeros, which are not printable), so each sweep reports its runs in offset order.
  */
-function scan(bytes: Uint8Array, minLength: number, ascii: RunCollector, utf16: RunCollector): void {
+function scanAscii(bytes: Uint8Array, minLength: number, out: RunCollector): void {
   const length = bytes.length;
-  const last = length - 1;
-  let run = 0;
-  let evenRun = 0;
-  let oddRun = 0;
-  let index = 0;
-  for (; index + 1 < last; index += 2) {
-    const low = bytes[index]!;
-    const middle = bytes[index + 1]!;
-    const lowPrintable = PRINTABLE[low]!;
-    const middlePrintable = PRINTABLE[middle]!;
-    if (run >= minLength && lowPrintable === 0) ascii.close(index - run, run);
-    run = (run + 1) & -lowPrintable;
-    if (run >= minLength && middlePrintable === 0) ascii.close(index + 1 - run, run);
-    run = (run + 1) & -middlePrintable;
-    const even = lowPrintable & ZERO[middle]!;
-    if (evenRun >= minLength && even === 0) utf16.close(index - 2 * evenRun, evenRun);
-    evenRun = (evenRun + 1) & -even;
-    const odd = middlePrintable & ZERO[bytes[index + 2]!]!;
-    if (oddRun >= minLength && odd === 0) utf16.close(index + 1 - 2 * oddRun, oddRun);
-    oddRun = (oddRun + 1) & -odd;
+  let probe = minLength - 1;
+  while (probe < length) {
+    if (PRINTABLE[bytes[probe]!] === 0) {
+      probe += minLength;
+      continue;
+    }
+    // Widening left stops at the non-printable byte that ended the previous run: no run is reported twice.
+    let start = probe;
+    while (start > 0 && PRINTABLE[bytes[start - 1]!] === 1) start--;
+    let end = probe + 1;
+    while (end < length && PRINTABLE[bytes[end]!] === 1) end++;
+    if (end - start >= minLength) out.close(start, end - start);
+    probe = nextProbe(end, minLength);
   }
-  if (index < last) {
-    // One even index left (odd length buffers end on an odd pair).
-    const even = PRINTABLE[bytes[index]!]! & ZERO[bytes[index + 1]!]!;
-    if (evenRun >= minLength && even === 0) utf16.close(index - 2 * evenRun, evenRun);
-    evenRun = (evenRun + 1) & -even;
+}
+
+function scanUtf16le(bytes: Uint8Array, minLength: number, out: RunCollector): void {
+  const length = bytes.length;
+  const stride = 2 * minLength;
+  let probe = stride - 1;
+  while (probe < length) {
+    const byte = bytes[probe]!;
+    // The low byte of a code unit covering the probe, if any.
+    let unit: number;
+    if (byte === 0 && PRINTABLE[bytes[probe - 1]!] === 1) unit = probe - 1;
+    else if (PRINTABLE[byte] === 1 && bytes[probe + 1] === 0) unit = probe;
+    else {
+      probe += stride;
+      continue;
+    }
+    let start = unit;
+    while (start >= 2 && bytes[start - 1] === 0 && PRINTABLE[bytes[start - 2]!] === 1) start -= 2;
+    let end = unit + 2;
+    while (end + 1 < length && bytes[end + 1] === 0 && PRINTABLE[bytes[end]!] === 1) end += 2;
+    const units = (end - start) >> 1;
+    if (units >= minLength) out.close(start, units);
+    probe = nextProbe(end, stride);
   }
-  // The last one or two bytes, for ASCII.
-  for (; index < length; index++) {
-    const printable = PRINTABLE[bytes[index]!]!;
-    if (run >= minLength && printable === 0) ascii.close(index - run, run);
-    run = (run + 1) & -printable;
-  }
-  if (run >= minLength) ascii.close(length - run, run);
-  // UTF-16 runs still open at the end, the earlier start first.
-  const evenStart = length - (length & 1) - 2 * evenRun;
-  const oddStart = length - 1 + (length & 1) - 2 * oddRun;
-  if (evenRun > 0 && oddRun > 0 && oddStart < evenStart) {
-    if (oddRun >= minLength) utf16.close(oddStart, oddRun);
-    if (evenRun >= minLength) utf16.close(evenStart, evenRun);
-  } else {
-    if (evenRun >= minLength) utf16.close(evenStart, evenRun);
-    if (oddRun >= minLength) utf16.close(oddStart, oddRun);
-  }
+}
+
+/** The first probe position (one less than a multiple of `stride`) at or after `from`. */
+function nextProbe(from: number, stride: number): number {
+  return from - (from % stride) + stride - 1;
 }
 
 function mergeByOffset(
