@@ -6,10 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -127,99 +124,17 @@ int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index, const char* nam
   return static_cast<int64_t>(d);
 }
 
-// Large ranges are split into parts scanned by parallel threads: the scan reads memory that the kernel has just
-// copied into the caller's buffer, and one core cannot filter it as fast as the copy wrote it.
-constexpr int64_t kMinBytesPerPart = 1 << 20;
-constexpr int kMaxParts = 4;
-
-void ScanRange(Scan& s, int64_t q0, int64_t q1, bool simd) {
-#ifdef MALPIPE_BEACON_SCAN_X86
-  if (simd) {
-    ScanAvx2(s, q0, q1);
-    return;
-  }
-#else
-  (void)simd;
-#endif
-  ScanScalar(s, q0, q1);
-}
-
-struct Hits {
-  std::vector<double> configs;
-  std::vector<double> ones;
-};
-
-// Scans [qStart, qStop) in `parts` ranges split at multiples of 4 (the first on the calling thread), then merges
-// them into what one ascending pass returns: each part stops at the config cap on its own, a full part ends the
-// list, and once the cap is reached no probe at or after the last config's probe position counts.
-Hits ScanParts(const Scan& proto, int64_t qStart, int64_t qStop, int parts, bool simd) {
-  std::vector<Scan> scans(static_cast<size_t>(parts), proto);
-  std::vector<int64_t> bounds(static_cast<size_t>(parts) + 1);
-  const int64_t span = qStop - qStart;
-  for (int i = 0; i < parts; i++) bounds[static_cast<size_t>(i)] = qStart + ((span / parts * i) & ~int64_t{3});
-  bounds[static_cast<size_t>(parts)] = qStop;
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
-  std::vector<bool> started(static_cast<size_t>(parts), false);
-  for (int i = 1; i < parts; i++) {
-    const size_t k = static_cast<size_t>(i);
-    try {
-      threads.emplace_back([&scans, &bounds, &errors, k, simd] {
-        try {
-          ScanRange(scans[k], bounds[k], bounds[k + 1], simd);
-        } catch (...) {
-          errors[k] = std::current_exception();
-        }
-      });
-      started[k] = true;
-    } catch (const std::system_error&) {
-      // No thread to be had (process limits): that part runs on this thread below.
-    }
-  }
-  std::exception_ptr mine;
-  try {
-    for (size_t k = 0; k < scans.size(); k++) {
-      if (!started[k]) ScanRange(scans[k], bounds[k], bounds[k + 1], simd);
-    }
-  } catch (...) {
-    mine = std::current_exception();
-  }
-  for (std::thread& thread : threads) thread.join();
-  if (mine) std::rethrow_exception(mine);
-  for (const std::exception_ptr& error : errors) {
-    if (error) std::rethrow_exception(error);
-  }
-  Hits hits;
-  for (const Scan& part : scans) {
-    hits.configs.insert(hits.configs.end(), part.configs.begin(), part.configs.end());
-    hits.ones.insert(hits.ones.end(), part.oneHits.begin(), part.oneHits.end());
-    if (part.full) break;
-  }
-  if (hits.configs.size() >= proto.maxCandidates) {
-    hits.configs.resize(proto.maxCandidates);
-    const double limit = static_cast<double>((static_cast<int64_t>(hits.configs.back()) + 3) & ~int64_t{3});
-    hits.ones.erase(std::lower_bound(hits.ones.begin(), hits.ones.end(), limit), hits.ones.end());
-  }
-  if (hits.ones.size() > proto.maxOnes) hits.ones.resize(proto.maxOnes);
-  return hits;
-}
-
-int AutoParts(int64_t span) {
-  const int64_t cores = std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
-  return static_cast<int>(std::max<int64_t>(1, std::min({cores, int64_t{kMaxParts}, span / kMinBytesPerPart})));
-}
-
 Napi::Float64Array ToFloat64Array(Napi::Env env, const std::vector<double>& values) {
   Napi::Float64Array out = Napi::Float64Array::New(env, values.size());
   if (!values.empty()) std::memcpy(out.Data(), values.data(), values.size() * sizeof(double));
   return out;
 }
 
-// scanBeaconStructures(bytes, from, to, keyMask | null, ones, maxCandidates, maxOnes, scalar?, parts?)
+// scanBeaconStructures(bytes, from, to, keyMask | null, ones, maxCandidates, maxOnes, scalar?)
 //   -> { configs: Float64Array, ones: Float64Array }
 Napi::Value ScanBeaconStructures(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 7) throw Napi::TypeError::New(env, "scanBeaconStructures expects 7 to 9 arguments");
+  if (info.Length() < 7) throw Napi::TypeError::New(env, "scanBeaconStructures expects 7 or 8 arguments");
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     throw Napi::TypeError::New(env, "bytes must be a Uint8Array");
   }
@@ -238,8 +153,6 @@ Napi::Value ScanBeaconStructures(const Napi::CallbackInfo& info) {
   const int64_t maxCandidates = IntegerArg(info, 5, "maxCandidates");
   const int64_t maxOnes = IntegerArg(info, 6, "maxOnes");
   const bool scalar = info.Length() > 7 && info[7].IsBoolean() && info[7].As<Napi::Boolean>().Value();
-  const int64_t partsArg = info.Length() > 8 && !info[8].IsUndefined() ? IntegerArg(info, 8, "parts") : 0;
-  if (partsArg < 0 || partsArg > 64) throw Napi::RangeError::New(env, "parts must be 0 (automatic) to 64");
 
   Scan s;
   s.b = bytes.Data();
@@ -248,7 +161,7 @@ Napi::Value ScanBeaconStructures(const Napi::CallbackInfo& info) {
   s.ones = info[4].As<Napi::Boolean>().Value();
   s.maxCandidates = static_cast<size_t>(std::max<int64_t>(0, maxCandidates));
   s.maxOnes = static_cast<size_t>(std::max<int64_t>(0, maxOnes));
-  Hits hits;
+  Napi::Object result = Napi::Object::New(env);
   if (s.maxCandidates > 0 && s.len > 0) {
     // The same bounds as the TypeScript function (see its comments).
     s.start = std::max<int64_t>(0, from);
@@ -256,14 +169,19 @@ Napi::Value ScanBeaconStructures(const Napi::CallbackInfo& info) {
     s.onesStop = std::min(to + 16, s.len - 4);
     const int64_t qStart = (s.start + 3) - (s.start + 3) % 4;
     const int64_t qStop = std::min(s.len, std::max(s.stop + 3, s.ones ? s.onesStop : 0));
-    const int64_t span = qStop - qStart;
-    // Each part gets at least one probe position.
-    const int parts = span <= 4 ? 1 : static_cast<int>(std::min(partsArg > 0 ? partsArg : AutoParts(span), span / 4));
-    hits = ScanParts(s, qStart, qStop, parts, !scalar && HasAvx2());
+#ifdef MALPIPE_BEACON_SCAN_X86
+    if (!scalar && HasAvx2()) {
+      ScanAvx2(s, qStart, qStop);
+    } else {
+      ScanScalar(s, qStart, qStop);
+    }
+#else
+    (void)scalar;
+    ScanScalar(s, qStart, qStop);
+#endif
   }
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("configs", ToFloat64Array(env, hits.configs));
-  result.Set("ones", ToFloat64Array(env, hits.ones));
+  result.Set("configs", ToFloat64Array(env, s.configs));
+  result.Set("ones", ToFloat64Array(env, s.oneHits));
   return result;
 }
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 
 namespace malpipe {
 namespace {
@@ -33,6 +32,12 @@ constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 inline uint64_t BlockSize(int index) { return kMinBlockSize << index; }
 
+// The rolling hash that decides where pieces end. Callers keep it in a local in their byte loop, where no
+// store through the state arrays can alias it.
+struct RollingHash {
+  uint32_t h1 = 0, h2 = 0, h3 = 0;
+};
+
 // sum == -1 modulo 3 * 2^index.
 inline bool Triggers(uint32_t sum, int index) {
   const uint32_t mask = (1u << index) - 1u;
@@ -52,38 +57,26 @@ class Spamsum {
   }
 
   // Hashes data[begin, end), given the whole buffer: the byte leaving the rolling window is read back from it.
-  // The hot state lives in locals, which no store through the state arrays can alias.
   void Update(const uint8_t* data, size_t begin, size_t end) {
-    uint32_t h1 = h1_, h2 = h2_, h3 = h3_;
-    for (size_t pos = begin; pos < end; pos++) Step(data[pos], Leaving(data, pos), h1, h2, h3);
-    h1_ = h1;
-    h2_ = h2;
-    h3_ = h3;
+    RollingHash roll = roll_;
+    for (size_t pos = begin; pos < end; pos++) Step(data[pos], Leaving(data, pos), roll);
+    roll_ = roll;
   }
 
-  // Copies the rolling hash out of (`store` false) or back into (`store` true) the object.
-  void Save(uint32_t& h1, uint32_t& h2, uint32_t& h3, bool store) {
-    if (store) {
-      h1_ = h1;
-      h2_ = h2;
-      h3_ = h3;
-    } else {
-      h1 = h1_;
-      h2 = h2_;
-      h3 = h3_;
-    }
-  }
+  const RollingHash& roll() const { return roll_; }
+  void set_roll(const RollingHash& roll) { roll_ = roll; }
 
   // The byte leaving the rolling window when data[pos] enters it (zeros before the start).
   static inline uint32_t Leaving(const uint8_t* data, size_t pos) {
     return pos >= kRollingWindow ? data[pos - kRollingWindow] : 0;
   }
 
-  inline void Step(uint32_t c, uint32_t leaving, uint32_t& h1, uint32_t& h2, uint32_t& h3) {
-    h2 = h2 - h1 + kRollingWindow * c;
-    h1 = h1 + c - leaving;
-    h3 = (h3 << 5) ^ c;
-    const uint32_t sum = h1 + h2 + h3;
+  // One byte `c`, `leaving` being the byte that drops out of the rolling window (0 within the first 7).
+  inline void Step(uint32_t c, uint32_t leaving, RollingHash& roll) {
+    roll.h2 = roll.h2 - roll.h1 + kRollingWindow * c;
+    roll.h1 = roll.h1 + c - leaving;
+    roll.h3 = (roll.h3 << 5) ^ c;
+    const uint32_t sum = roll.h1 + roll.h2 + roll.h3;
 
     const uint32_t c6 = c & 63u;
     const uint32_t pair_c = c6 | (c6 << kHalfShift);
@@ -108,7 +101,7 @@ class Spamsum {
   }
 
   std::string Digest() const {
-    const uint32_t roll_sum = h1_ + h2_ + h3_;
+    const uint32_t roll_sum = roll_.h1 + roll_.h2 + roll_.h3;
     int bi = start_;
     while (BlockSize(bi) * kSpamsumLength < total_size_) bi++;
     if (bi >= end_) bi = end_ - 1;
@@ -158,7 +151,7 @@ class Spamsum {
   }
 
   uint64_t total_size_;
-  uint32_t h1_ = 0, h2_ = 0, h3_ = 0;
+  RollingHash roll_;
   uint32_t State(int i) const { return static_cast<uint32_t>(words_[i >> 1] >> (32 * (i & 1))); }
   void SetState(int i, uint32_t state) {
     const int shift = 32 * (i & 1);
@@ -366,17 +359,17 @@ FuzzyHashes ComputeFuzzyHashes(const uint8_t* data, size_t length) {
   spamsum.Update(data, 0, 4);
   // One loop for both: their serial dependency chains (FNV states, the TLSH checksum) overlap in the CPU.
   Tlsh tlsh;
-  uint32_t h1 = 0, h2 = 0, h3 = 0, checksum = 0;
-  spamsum.Save(h1, h2, h3, false);
+  RollingHash roll = spamsum.roll();
+  uint32_t checksum = 0;
   for (size_t pos = 4; pos < kRollingWindow; pos++) {
-    spamsum.Step(data[pos], Spamsum::Leaving(data, pos), h1, h2, h3);
+    spamsum.Step(data[pos], Spamsum::Leaving(data, pos), roll);
     tlsh.Step(data, pos, checksum);
   }
   for (size_t pos = kRollingWindow; pos < length; pos++) {
-    spamsum.Step(data[pos], data[pos - kRollingWindow], h1, h2, h3);
+    spamsum.Step(data[pos], data[pos - kRollingWindow], roll);
     tlsh.Step(data, pos, checksum);
   }
-  spamsum.Save(h1, h2, h3, true);
+  spamsum.set_roll(roll);
   tlsh.SetChecksum(checksum);
   out.ssdeep = spamsum.Digest();
   out.tlsh = tlsh.Digest(length);

@@ -4,7 +4,7 @@ import { fuzzyHashes } from './fuzzy-hashes.js';
 
 /**
  * Above this size fuzzy hashes are skipped (null + warning) to bound CPU time: measured about 0.6 s (ssdeep)
- * + 0.3 s (TLSH) per 50 MB on one core in TypeScript, about 4x less with the native addon, so the cap costs
+ * + 0.3 s (TLSH) per 50 MB on one core in TypeScript, about 3x less with the native addon, so the cap costs
  * at most ~5 s.
  */
 export const FUZZY_HASH_MAX_BYTES = 256 * 1024 * 1024;
