@@ -144,6 +144,12 @@ async function benchCorpus(options: PipelineBenchOptions, work: string, log: (li
     log(`(a) skipped the public ruleset: ${PUBLIC_RULES} not found`);
   }
 
+  // The first run after a source change builds the CLI bundle (apps/cli/bin/bundle.js): not part of the figures.
+  await run(process.execPath, [CLI, '--help']);
+  const startups: number[] = [];
+  for (let i = 0; i < 3; i++) startups.push((await run(process.execPath, [CLI, '--help'])).ms);
+  log(`(a) start-up: malpipe --help ${Math.min(...startups).toFixed(0)} ms (best of 3)`);
+
   const figures: CorpusFigure[] = [];
   for (const rules of rulesets) {
     const yara = await run('yara', ['-w', '--scan-list', ...rules.files, list]);

@@ -7,22 +7,26 @@
  *    (a private redis-server without persistence).
  * Every process keeps the default 2 analyses at a time, so 1 worker analyses as many at once as `serve`.
  * Reported: samples/s, the embedded/scaled wall-time ratio, and CPU seconds per 1,000 samples of the malpipe
- * processes (with their sandbox children), of this process (HTTP client + s3rver), of redis-server and of the
- * PostgreSQL backends serving the run's database.
+ * processes (with their sandbox children), of this process (the HTTP client), of s3rver (a child process of its
+ * own, so the emulator's cost is not mistaken for malpipe's), of redis-server and of the PostgreSQL backends
+ * serving the run's database.
  * Run: `node apps/cli/bin/run-ts.js bench/scale-out.ts [--samples 2000] [--workers 1,2,4] [--skip-embedded]
  *      [--file-store] [--sqlite-db]` (a shared local folder instead of S3, a shared SQLite file instead of
  *      PostgreSQL: to tell which service the distributed overhead comes from).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { createApiClient } from '@malpipe/api-client';
 import { createPostgresTestDatabase } from '../apps/server/src/database/postgres-test-database.js';
-import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '../apps/server/src/storage/s3-test-server.js';
+import { S3_TEST_CREDENTIALS, startS3TestServer } from '../apps/server/src/storage/s3-test-server.js';
 import { mapLimit, startMalpipe, testAdminToken, waitUntil, type MalpipeProcess } from '../apps/server/test/scale-out-harness.js';
 import { startBenchRedis, type BenchRedis } from './queue-depth.js';
 
@@ -55,6 +59,8 @@ export interface ScaleOutFigure {
   /** Of which the API process (`serve` itself when embedded). */
   readonly apiCpuS: number;
   readonly benchCpuS: number;
+  /** The S3 emulator (0 when the run keeps objects in a local folder). */
+  readonly s3CpuS: number;
   readonly redisCpuS: number;
   /** PostgreSQL backends serving the malpipe processes (0 when the run has no PostgreSQL). */
   readonly postgresCpuS: number;
@@ -115,11 +121,20 @@ async function cpuByPid(pids: readonly number[]): Promise<Map<number, number>> {
 }
 
 /** Submits every sample through `stack`'s API and waits until all are analysed; measures time and CPU. */
-async function measure(stackName: string, stack: Stack, token: string, samples: readonly Buffer[], redis: BenchRedis | null, timeoutMs: number): Promise<ScaleOutFigure> {
+async function measure(
+  stackName: string,
+  stack: Stack,
+  token: string,
+  samples: readonly Buffer[],
+  services: { readonly redis: BenchRedis | null; readonly s3: ChildS3Server | null },
+  timeoutMs: number,
+): Promise<ScaleOutFigure> {
+  const { redis, s3 } = services;
   const client = createApiClient({ baseUrl: stack.apiUrl, token });
   const cpuBefore = await Promise.all(stack.processes.map((p) => treeCpu(p.pid)));
   const benchBefore = benchCpu();
   const redisBefore = redis === null ? 0 : await ownCpu(redis.pid);
+  const s3Before = s3 === null ? 0 : await ownCpu(s3.pid);
   const postgresBefore = await cpuByPid((await stack.postgresBackends?.()) ?? []);
   const started = performance.now();
   await mapLimit(samples, SUBMIT_CONCURRENCY, (data, i) => client.submitSamples([{ name: `s${i}.txt`, data }]));
@@ -150,6 +165,7 @@ async function measure(stackName: string, stack: Stack, token: string, samples: 
     malpipeCpuS: cpuAfter.reduce((sum, cpu, i) => sum + cpu - (cpuBefore[i] ?? 0), 0) * perK,
     apiCpuS: ((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0)) * perK,
     benchCpuS: (benchCpu() - benchBefore) * perK,
+    s3CpuS: s3 === null ? 0 : ((await ownCpu(s3.pid)) - s3Before) * perK,
     redisCpuS: redis === null ? 0 : ((await ownCpu(redis.pid)) - redisBefore) * perK,
     postgresCpuS: postgresCpu * perK,
   };
@@ -184,7 +200,7 @@ async function runEmbedded(samples: readonly Buffer[], timeoutMs: number): Promi
       apiUrl: match[1] ?? '',
       processes,
       finished: async () => query.get() as { done: number; failed: number },
-    }, token, samples, null, timeoutMs);
+    }, token, samples, { redis: null, s3: null }, timeoutMs);
   } finally {
     db?.close();
     await Promise.all(processes.map((p) => p.stop(10_000)));
@@ -192,8 +208,57 @@ async function runEmbedded(samples: readonly Buffer[], timeoutMs: number): Promi
   }
 }
 
+/** s3rver in a child process of this bench (see `--s3-server` below), so its CPU is measured on its own. */
+interface ChildS3Server {
+  readonly pid: number;
+  readonly endpoint: string;
+  createBucket(): Promise<string>;
+  url(bucket: string, prefix: string): string;
+  stop(): Promise<void>;
+}
+
+async function startChildS3Server(): Promise<ChildS3Server> {
+  const runTs = fileURLToPath(new URL('../apps/cli/bin/run-ts.js', import.meta.url));
+  const child = spawn(process.execPath, [runTs, fileURLToPath(import.meta.url), '--s3-server'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const line = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`s3rver child exited with ${code}`)));
+    if (child.stdout === null) throw new Error('s3rver child has no stdout');
+    createInterface({ input: child.stdout }).once('line', resolve);
+  });
+  const endpoint = (JSON.parse(line) as { endpoint: string }).endpoint;
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3_TEST_CREDENTIALS });
+  return {
+    pid: child.pid ?? 0,
+    endpoint,
+    async createBucket() {
+      const bucket = `malpipe-bench-${randomBytes(5).toString('hex')}`;
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      return bucket;
+    },
+    url: (bucket, prefix) => `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&forcePathStyle=true&region=us-east-1`,
+    async stop() {
+      client.destroy();
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.stdin?.end(); // the child stops s3rver and exits when its stdin closes
+      await exited;
+      process.removeListener('exit', killOnExit);
+    },
+  };
+}
+
+/** The `--s3-server` child: runs s3rver, prints its endpoint, stops when stdin closes. */
+async function serveS3(): Promise<void> {
+  const s3 = await startS3TestServer();
+  process.stdout.write(`${JSON.stringify({ endpoint: s3.endpoint })}\n`);
+  process.stdin.resume();
+  await new Promise<void>((resolve) => process.stdin.once('end', () => resolve()));
+  await s3.stop();
+}
+
 interface ScaledSetup {
-  readonly s3: S3TestServer | null;
+  readonly s3: ChildS3Server | null;
   readonly redis: BenchRedis;
   /** A SQLite file all processes share instead of PostgreSQL: isolates PostgreSQL's cost. */
   readonly sqliteDb: boolean;
@@ -243,7 +308,14 @@ async function runScaled(workers: number, samples: readonly Buffer[], setup: Sca
       finished = async () => query.get() as { done: number; failed: number };
     }
     const name = `${workers} worker${workers === 1 ? '' : 's'} (${postgres === null ? 'SQLite file' : 'PostgreSQL'}, ${setup.s3 === null ? 'local folder' : 'S3'}, BullMQ)`;
-    return await measure(name, { apiUrl: match[1] ?? '', processes, finished, ...(postgresBackends === undefined ? {} : { postgresBackends }) }, token, samples, setup.redis, setup.timeoutMs);
+    return await measure(
+      name,
+      { apiUrl: match[1] ?? '', processes, finished, ...(postgresBackends === undefined ? {} : { postgresBackends }) },
+      token,
+      samples,
+      { redis: setup.redis, s3: setup.s3 },
+      setup.timeoutMs,
+    );
   } finally {
     sqlite?.close();
     await Promise.all(processes.map((p) => p.stop(10_000)));
@@ -263,7 +335,7 @@ export async function runScaleOutBench(options: ScaleOutBenchOptions = {}): Prom
     log(`${f.stack}: ${f.samples} samples in ${(f.ms / 1000).toFixed(1)} s (submitted in ${(f.submitMs / 1000).toFixed(1)} s), ${f.samplesPerSecond.toFixed(1)}/s, ${f.failed} failed`);
   };
   if (options.skipEmbedded !== true) report(await runEmbedded(samples, timeoutMs));
-  const s3 = options.fileStore === true ? null : await startS3TestServer();
+  const s3 = options.fileStore === true ? null : await startChildS3Server();
   const redis = await startBenchRedis();
   try {
     const setup: ScaledSetup = { s3, redis, sqliteDb: options.sqliteDb === true, timeoutMs };
@@ -273,13 +345,13 @@ export async function runScaleOutBench(options: ScaleOutBenchOptions = {}): Prom
     await s3?.stop();
   }
   const embedded = figures.find((f) => f.stack.startsWith('embedded'));
-  log('| stack | samples/s | wall s | submit s | wall vs embedded | malpipe CPU s/1k | of which API | bench CPU s/1k | redis CPU s/1k | postgres CPU s/1k |');
-  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  log('| stack | samples/s | wall s | submit s | wall vs embedded | malpipe CPU s/1k | of which API | bench CPU s/1k | s3rver CPU s/1k | redis CPU s/1k | postgres CPU s/1k |');
+  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const f of figures)
     log(
       `| ${f.stack} | ${f.samplesPerSecond.toFixed(1)} | ${(f.ms / 1000).toFixed(1)} | ${(f.submitMs / 1000).toFixed(1)} | ` +
         `${embedded === undefined ? 'n/a' : `${(f.ms / embedded.ms).toFixed(2)}x`} | ${f.malpipeCpuS.toFixed(1)} | ${f.apiCpuS.toFixed(1)} | ` +
-        `${f.benchCpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} | ${f.postgresCpuS.toFixed(1)} |`,
+        `${f.benchCpuS.toFixed(1)} | ${f.s3CpuS.toFixed(1)} | ${f.redisCpuS.toFixed(1)} | ${f.postgresCpuS.toFixed(1)} |`,
     );
   const one = figures.find((f) => f.stack.startsWith('1 worker'));
   if (embedded !== undefined && one !== undefined)
@@ -287,7 +359,9 @@ export async function runScaleOutBench(options: ScaleOutBenchOptions = {}): Prom
   return { figures };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--s3-server')) {
+  await serveS3();
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const flag = (name: string): string | undefined => {
     const index = args.indexOf(name);

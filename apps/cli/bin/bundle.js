@@ -108,7 +108,13 @@ async function build(cache) {
     plugins: [malpipePlugin()],
   });
   const sources = Object.keys(result.metafile.inputs).filter((file) => !file.includes('node_modules/') || file.includes('@malpipe/'));
-  const inputs = [...new Set([...sources.map((file) => relative(ROOT, resolve(ROOT, file))), ...EXTRA_INPUTS])].map(fingerprint);
+  const files = sources.map((file) => relative(ROOT, resolve(ROOT, file)));
+  // Each workspace's package.json too: its `exports` decide what an import resolves to.
+  const manifests = files.flatMap((file) => {
+    const match = /^((?:apps|packages)\/[^/]+)\//.exec(file);
+    return match === null ? [] : [`${match[1]}/package.json`];
+  });
+  const inputs = [...new Set([...files, ...manifests, ...EXTRA_INPUTS])].map(fingerprint);
   const manifest = { version: MANIFEST_VERSION, dir: relative(cache, outdir), inputs };
   const temp = join(cache, `current.json.${process.pid}`);
   writeFileSync(temp, JSON.stringify(manifest));

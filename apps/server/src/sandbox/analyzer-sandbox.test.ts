@@ -91,6 +91,16 @@ describe(AnalyzerSandbox.name, () => {
     expect(outcomes[6]).toMatchObject({ status: 'ok', output: { result: { size: 2, first: 5 } } });
   });
 
+  it('spreads the batch of one sample over idle children, so a slow analyser does not hold up the others', async () => {
+    const [looped, echoed] = sandbox.runAll({ ...request('test-echo', new Uint8Array([3]), 1500), analyzers: ['test-loop', 'test-echo'] });
+    let loopDone = false;
+    void looped?.then(() => (loopDone = true));
+    expect(await echoed).toMatchObject({ status: 'ok', output: { result: { first: 3 } } });
+    // Run one after the other, the echo would only start after the loop's timeout.
+    expect(loopDone).toBe(false);
+    expect(await looped).toMatchObject({ status: 'error', code: 'ANALYZER_TIMEOUT' });
+  });
+
   it('resolves every analyser of a batch as closed when the pool closes', async () => {
     const closing = new AnalyzerSandbox({ size: 1, timeoutMs: 10_000, memoryMb: 96, extraAnalyzerModules: [HOSTILE], builtinAnalyzers: false });
     const pending = closing.runAll({ ...request('test-loop', new Uint8Array([1])), analyzers: ['test-loop', 'test-echo'] });

@@ -274,7 +274,14 @@ export class AnalyzerSandbox {
     if (this.#closed) {
       for (const entry of remaining) entry.resolve(closedOutcome('the analyser sandbox closed'));
     } else if (remaining.length > 0) {
-      this.#waiting.push({ request, timeoutMs: request.timeoutMs ?? this.#options.timeoutMs, remaining });
+      // Nothing else to do: the sample's analysers spread over the idle children (each group reads the sample
+      // once), so one sample alone still uses every core. Under load each sample keeps to one child.
+      const idle = [...this.#children].filter((c) => !c.busy && !c.exited).length + (this.#options.size - this.#children.size);
+      const groups = this.#waiting.length === 0 ? Math.max(1, Math.min(idle, remaining.length)) : 1;
+      for (let group = 0; group < groups; group++) {
+        const part = remaining.filter((_, index) => index % groups === group);
+        this.#waiting.push({ request, timeoutMs: request.timeoutMs ?? this.#options.timeoutMs, remaining: part });
+      }
       this.#pump();
     }
     return outcomes;

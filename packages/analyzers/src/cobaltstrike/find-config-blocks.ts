@@ -165,23 +165,41 @@ export function findConfigCandidates(
 
 /**
  * Orders candidates: the default keys first, then the other keys by how often `kkkk` (encoded zero padding) occurs
- * in the buffer, as dissect's all-keys fallback does, then by offset.
+ * in the buffer, as dissect's all-keys fallback does, then by offset. The count only breaks ties between two or
+ * more other keys, so it is skipped otherwise (the common case: one chance match or one custom key).
  */
 export function rankConfigCandidates(b: Uint8Array, candidates: readonly ConfigCandidate[]): ConfigCandidate[] {
   const others = new Set(candidates.map((c) => c.xorKey).filter((k) => !DEFAULT_XOR_KEYS.includes(k)));
-  const frequency = new Map<number, number>();
-  if (others.size > 0) {
-    const limit = Math.min(b.length, 64 * 1024 * 1024) - 3;
-    for (let i = 0; i < limit; i += 4) {
-      const k = b[i] as number;
-      if (others.has(k) && b[i + 1] === k && b[i + 2] === k && b[i + 3] === k) frequency.set(k, (frequency.get(k) ?? 0) + 1);
-    }
-  }
+  const frequency = others.size >= 2 ? paddingFrequency(b, others) : null;
   const rank = (k: number): number => {
     const d = DEFAULT_XOR_KEYS.indexOf(k);
-    return d >= 0 ? -1_000_000_000 + d : -(frequency.get(k) ?? 0);
+    return d >= 0 ? -1_000_000_000 + d : -(frequency?.[k] ?? 0);
   };
   return [...candidates].sort((x, y) => rank(x.xorKey) - rank(y.xorKey) || x.offset - y.offset);
+}
+
+/** Per key in `keys`, the count of `kkkk` at offsets 0, 4, 8, ... of the first 64 MiB (read a word at a time when aligned). */
+function paddingFrequency(b: Uint8Array, keys: ReadonlySet<number>): Uint32Array {
+  const wanted = new Uint8Array(256);
+  for (const k of keys) wanted[k] = 1;
+  const counts = new Uint32Array(256);
+  const limit = Math.min(b.length, 64 * 1024 * 1024) - 3;
+  let i = 0;
+  if (b.byteOffset % 4 === 0) {
+    // Word w holds bytes i..i+3 (little-endian or not, four equal bytes read the same); limit - 1 >= i + 3 keeps it in range.
+    const words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    for (; i < limit; i += 4) {
+      const w = words[i >>> 2] as number;
+      const k = w & 0xff;
+      if ((w >>> 8) === k * 0x010101 && wanted[k] === 1) counts[k] = (counts[k] as number) + 1;
+    }
+    return counts;
+  }
+  for (; i < limit; i += 4) {
+    const k = b[i] as number;
+    if (wanted[k] === 1 && b[i + 1] === k && b[i + 2] === k && b[i + 3] === k) counts[k] = (counts[k] as number) + 1;
+  }
+  return counts;
 }
 
 /** Single-byte XOR of `size` bytes at `offset` (bounded by the buffer). */

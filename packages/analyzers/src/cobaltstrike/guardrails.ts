@@ -33,9 +33,13 @@ const GUARD_STARTS: readonly (readonly number[])[] = [
 
 /** The checksum the builder stores (+1) in option 9. */
 export function guardrailChecksum(block: Uint8Array): number {
+  // Sums stay far below 2^53 between reductions, so reducing once per 1 MiB gives the same result as per byte.
   let sum = 0;
-  for (let i = 0; i < block.length; i++) sum = (sum + (block[i] as number) * ((i % 3) + 1)) % 99_999_999;
-  return sum;
+  for (let i = 0, w = 1; i < block.length; i++, w = w === 3 ? 1 : w + 1) {
+    sum += (block[i] as number) * w;
+    if ((i & 0xfffff) === 0xfffff) sum %= 99_999_999;
+  }
+  return sum % 99_999_999;
 }
 
 function isGuardStart(b: Uint8Array, g: number): boolean {
@@ -48,10 +52,12 @@ function isGuardStart(b: Uint8Array, g: number): boolean {
   return false;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /**
- * Offsets of guard blocks: b[g+j] ^ b[g-1-j] ^ 0x8a spells a known first record. Aligned buffers are read a word
- * at a time: the four byte differences b[i+j] ^ b[i+j+1] of a word are XOR'd with 0x8a and tested for a zero byte
- * (the usual has-zero-byte bit trick), so only rare positions get the full test.
+ * Offsets of guard blocks: b[g+j] ^ b[g-1-j] ^ 0x8a spells a known first record. The buffer is read a word at a
+ * time from its first 4-aligned byte: the four byte differences b[i+j] ^ b[i+j+1] of a word are XOR'd with 0x8a and
+ * tested for a zero byte (the usual has-zero-byte bit trick), so only rare positions get the full test.
  */
 export function findGuardOffsets(b: Uint8Array, maxHits = 16): number[] {
   const hits: number[] = [];
@@ -62,21 +68,23 @@ export function findGuardOffsets(b: Uint8Array, maxHits = 16): number[] {
     if (g >= first && g <= stop && isGuardStart(b, g)) hits.push(g);
     return hits.length >= maxHits;
   };
-  if (b.byteOffset % 4 === 0) {
-    const words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-    // Word i covers differences at byte pairs (4i+j, 4i+j+1), j = 0..3, i.e. guard offsets g = 4i+j+1.
-    const iStart = Math.max(0, ((first - 1) >>> 2) - 1);
-    const iStop = Math.min(words.length - 1, (stop >>> 2) + 1);
-    for (let i = iStart; i < iStop; i++) {
-      const w = words[i] as number;
-      const next = words[i + 1] as number;
-      const e = (w ^ ((w >>> 8) | (next << 24)) ^ 0x8a8a8a8a) >>> 0;
-      if ((((e - 0x01010101) & ~e & 0x80808080) >>> 0) === 0) continue;
-      for (let j = 0; j < 4; j++) if (check(4 * i + j + 1)) return hits;
-    }
+  if (!LITTLE_ENDIAN) {
+    for (let g = first; g <= stop; g++) if (check(g)) return hits;
     return hits;
   }
-  for (let g = first; g <= stop; g++) if (check(g)) return hits;
+  // Word i holds bytes a+4i .. a+4i+3: it covers byte pairs (a+4i+j, a+4i+j+1), j = 0..3, i.e. g = a+4i+j+1.
+  // first > a + 4, and stop is 2,048 bytes before the end, so every g in [first, stop] falls in [iStart, iStop).
+  const a = (4 - (b.byteOffset % 4)) % 4;
+  const words = new Uint32Array(b.buffer, b.byteOffset + a, (b.length - a) >>> 2);
+  const iStart = Math.max(0, ((first - 1 - a) >>> 2) - 1);
+  const iStop = Math.min(words.length - 1, ((stop - a) >>> 2) + 1);
+  for (let i = iStart; i < iStop; i++) {
+    const w = words[i] as number;
+    const next = words[i + 1] as number;
+    const e = (w ^ ((w >>> 8) | (next << 24)) ^ 0x8a8a8a8a) >>> 0;
+    if ((((e - 0x01010101) & ~e & 0x80808080) >>> 0) === 0) continue;
+    for (let j = 0; j < 4; j++) if (check(a + 4 * i + j + 1)) return hits;
+  }
   return hits;
 }
 
@@ -125,41 +133,52 @@ function recoverEnvironmentKey(masked: Uint8Array, checksum: number | null): { k
   // header (`00 02 00 01 00 02`). A candidate key must reproduce them before the full unmask is tried.
   const known: readonly (readonly [number, number])[] = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 0], [6, 0], [8, 0], [9, 2], [10, 0], [11, 1], [12, 0], [13, 2]];
   const prefix = [0, 1, 0, 1, 0].map((p, i) => (masked[i] as number) ^ p);
-  const accept = (key: Uint8Array): { key: Uint8Array; block: Uint8Array; verified: boolean } | null => {
-    const n = key.length;
-    for (const [i, plain] of known) if (((masked[i] as number) ^ (key[i % n] as number)) !== plain) return null;
+  // Candidates are n-grams of `masked` at `start`; the known-bytes test reads them in place, so a key is copied
+  // out only when it passes.
+  const accept = (start: number, n: number): { key: Uint8Array; block: Uint8Array; verified: boolean } | null => {
+    for (const [i, plain] of known) if (((masked[i] as number) ^ (masked[start + (i % n)] as number)) !== plain) return null;
+    const key = masked.slice(start, start + n);
     const block = new Uint8Array(masked.length);
-    for (let i = 0; i < masked.length; i++) block[i] = (masked[i] as number) ^ (key[i % n] as number);
+    for (let i = 0, j = 0; i < masked.length; i++, j = j + 1 === n ? 0 : j + 1) block[i] = (masked[i] as number) ^ (key[j] as number);
     if (checksum !== null) return guardrailChecksum(block) + 1 === checksum ? { key, block, verified: true } : null;
     return isConfigPatternAt(block, 0) ? { key, block, verified: false } : null;
   };
   // Fast path: the end of the block is zero padding, so its last aligned n-gram is the key itself.
   for (let n = 1; n <= MAX_KEY_LENGTH; n++) {
-    const start = Math.floor(masked.length / n) * n - n;
-    const found = accept(masked.slice(start, start + n));
+    const found = accept(Math.floor(masked.length / n) * n - n, n);
     if (found) return found;
   }
-  // Padding overwritten at the end: the most common aligned n-gram anywhere in the block.
+  // Padding overwritten at the end: the most common aligned n-gram anywhere in the block (the first to reach the
+  // top count wins a tie). Grams are grouped by a hash and compared byte by byte within a bucket.
   for (let n = 1; n <= MAX_KEY_LENGTH; n++) {
-    const counts = new Map<string, number>();
-    let best = '';
+    const groups = new Map<number, { start: number; count: number }[]>();
+    let best = -1;
     let bestCount = 0;
     for (let i = 0; i + n <= masked.length; i += n) {
       // Only grams that agree with the known key prefix can be the key: compare those bytes before counting.
       let agrees = true;
       for (let j = 0; j < prefix.length && agrees; j++) agrees = masked[i + (j % n)] === prefix[j];
       if (!agrees) continue;
-      const gram = latin1(masked.subarray(i, i + n));
-      const c = (counts.get(gram) ?? 0) + 1;
-      counts.set(gram, c);
-      if (c > bestCount) {
-        bestCount = c;
-        best = gram;
+      let hash = 0x811c9dc5;
+      for (let j = i; j < i + n; j++) hash = Math.imul(hash ^ (masked[j] as number), 0x01000193);
+      let bucket = groups.get(hash);
+      if (bucket === undefined) groups.set(hash, (bucket = []));
+      let group = bucket.find((g) => sameGram(masked, g.start, i, n));
+      if (group === undefined) bucket.push((group = { start: i, count: 0 }));
+      group.count++;
+      if (group.count > bestCount) {
+        bestCount = group.count;
+        best = group.start;
       }
     }
     if (bestCount < 2) continue;
-    const found = accept(Uint8Array.from(Buffer.from(best, 'latin1')));
+    const found = accept(best, n);
     if (found) return found;
   }
   return null;
+}
+
+function sameGram(b: Uint8Array, x: number, y: number, n: number): boolean {
+  for (let j = 0; j < n; j++) if (b[x + j] !== b[y + j]) return false;
+  return true;
 }

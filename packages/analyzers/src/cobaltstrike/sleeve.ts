@@ -48,23 +48,32 @@ export function findSleeveCandidates(bytes: Uint8Array, searchRange = SLEEVE_SEA
   return [...new Set([...exact, ...afterMarker])].slice(0, MAX_CANDIDATES);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+function byteSwap32(v: number): number {
+  return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | ((v >>> 24) & 0xff);
+}
+
 /** Dword cipher feedback: plain[i] = enc[i] XOR enc[i-1], the first XOR'd with the nonce (ArtifactUtils XorEncode). */
 export function decodeFeedbackXor(bytes: Uint8Array, start: number, nonce: number, size: number): Uint8Array {
   const available = Math.max(0, Math.min(size, bytes.length - start));
   const out = new Uint8Array(available);
   if (available === 0) return out;
-  // DataView reads are fine at unaligned offsets, which sleeves captured from HTTP bodies often have.
-  const input = new DataView(bytes.buffer, bytes.byteOffset + start, available);
-  const output = new DataView(out.buffer);
-  let prev = nonce | 0;
-  let k = 0;
-  for (; k + 4 <= available; k += 4) {
-    const enc = input.getInt32(k, true);
-    output.setInt32(k, enc ^ prev, true);
+  // Copy first (sleeves captured from HTTP bodies often sit at unaligned offsets), then decode in place through an
+  // aligned word view: each word is read before it is overwritten. Words are in host order, so only the nonce (a
+  // little-endian value) needs swapping on a big-endian host.
+  out.set(bytes.subarray(start, start + available));
+  const words = new Int32Array(out.buffer, 0, available >>> 2);
+  let prev = LITTLE_ENDIAN ? nonce | 0 : byteSwap32(nonce);
+  for (let i = 0; i < words.length; i++) {
+    const enc = words[i] as number;
+    words[i] = enc ^ prev;
     prev = enc;
   }
-  prev >>>= 0;
-  for (let j = 0; k < available; k++, j++) out[k] = (bytes[start + k] ?? 0) ^ ((prev >>> (8 * j)) & 0xff);
+  // The tail (< 4 bytes) is XOR'd with the low bytes of the last encoded dword (little-endian, as the stub reads it).
+  const k = words.length << 2;
+  const last = k === 0 ? nonce >>> 0 : u32le(bytes, start + k - 4);
+  for (let j = 0; k + j < available; j++) out[k + j] = (bytes[start + k + j] ?? 0) ^ ((last >>> (8 * j)) & 0xff);
   return out;
 }
 

@@ -97,7 +97,8 @@ describe('against the reference tools on the machine', () => {
   }
   const dir = mkdtempSync(join(tmpdir(), 'malpipe-hashes-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const inputs = [new Uint8Array(1), Buffer.from('hello world'), new Uint8Array(100_000), ...[7, 193, 256, 657, 3200, 50_000, 300_000].map((n) => prng(n, n)), text(123_457)];
+  // 190336 and 962048 sit on steps of TLSH's length byte where a double-precision formula disagrees with the reference.
+  const inputs = [new Uint8Array(1), Buffer.from('hello world'), new Uint8Array(100_000), ...[7, 193, 256, 657, 3200, 50_000, 190_336, 300_000, 962_048].map((n) => prng(n, n)), text(123_457)];
   const ci = process.env.CI === 'true';
 
   it.skipIf(!ssdeepCli && !ci)(`ssdeep agrees with the ssdeep CLI${ssdeepCli ? '' : ' (SKIPPED: ssdeep CLI not installed; apt-get install ssdeep)'}`, () => {
