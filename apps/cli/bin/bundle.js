@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
-const ENTRIES = { main: 'apps/cli/src/main.ts', 'sandbox-child': 'apps/server/src/sandbox/sandbox-child.ts' };
+const ENTRIES = { main: 'apps/cli/src/main.ts' };
 /** CommonJS workspace packages with compiled addons: loaded from node_modules at run time like third-party ones. */
 const NATIVE_PACKAGES = new Set(['@malpipe/native', '@malpipe/yara-native']);
 /** Besides the bundled sources: what decides how they resolve and build. */
@@ -103,8 +103,6 @@ async function build(cache) {
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'silent',
-    // The sandbox pool forks this bundled child instead of the TypeScript one (see analyzer-sandbox.ts).
-    define: { MALPIPE_BUNDLED_SANDBOX_CHILD: JSON.stringify(join(outdir, 'sandbox-child.js')) },
     plugins: [malpipePlugin()],
   });
   const sources = Object.keys(result.metafile.inputs).filter((file) => !file.includes('node_modules/') || file.includes('@malpipe/'));

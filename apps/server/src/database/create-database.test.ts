@@ -199,6 +199,26 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe.skipIf(!postgres.available)('createDatabase (postgres specifics)', () => {
+  it('prepares short parameterised statements once per connection, but neither star projections nor long lists', async () => {
+    if (!postgres.available) return;
+    const db = await createDatabase(postgres.url, { poolSize: 1 });
+    open.push(db);
+    await sql`truncate table ${sql.join(ALL_TABLES.map((t) => sql.table(t)))} restart identity cascade`.execute(db);
+    await db.insertInto('samples').values(sample('aa')).execute();
+    for (let i = 0; i < 3; i++) {
+      expect(await db.selectFrom('samples').select('size').where('sha256', '=', 'aa').executeTakeFirst()).toEqual({ size: 5_000_000_000 });
+      expect(await db.selectFrom('samples').selectAll().where('sha256', '=', 'aa').executeTakeFirst()).toMatchObject({ sha256: 'aa' });
+      const many = Array.from({ length: 40 }, (_, n) => `h${n}`);
+      expect(await db.selectFrom('samples').select('sha256').where('sha256', 'in', ['aa', ...many]).execute()).toEqual([{ sha256: 'aa' }]);
+    }
+    // One connection: the pool hands the same one back, so this sees what it prepared.
+    const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(db);
+    const onSamples = prepared.rows.map((r) => r.statement).filter((statement) => statement.includes('"samples"'));
+    expect(onSamples.sort()).toEqual([expect.stringMatching(/^insert into "samples" /), 'select "size" from "samples" where "sha256" = $1']);
+  });
+});
+
 describe('createDatabase (sqlite specifics)', () => {
   it('creates the folder, uses WAL and keeps data across reopening without re-running migrations', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'malpipe-db-'));

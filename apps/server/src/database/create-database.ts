@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
 import {
   CompiledQuery,
   Kysely,
@@ -12,6 +13,10 @@ import {
   type DatabaseConnection,
   type Driver,
   type MigrationResult,
+  type PostgresCursor,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
   type SqliteDatabase,
   type SqliteStatement,
   type TransactionSettings,
@@ -215,7 +220,65 @@ async function openPostgres(url: string, options: CreateDatabaseOptions): Promis
   });
   // An idle client losing its server must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
-  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
+}
+
+/** Distinct statements prepared by name; later new ones run unnamed (each connection keeps what it prepared). */
+const MAX_PREPARED_STATEMENTS = 500;
+/** `in (...)` lists and multi-row inserts of varying length would each make a one-off statement. */
+const MAX_PREPARED_PARAMETERS = 16;
+/** `select *` / `returning *` plans break ("cached plan must not change result type") when a migration adds a column. */
+const STAR_PROJECTION = /\b(?:select|returning)\s+\*|\.\*/i;
+
+/**
+ * Runs the small parameterised statements of the pipeline as named prepared statements: PostgreSQL parses and plans
+ * each once per connection instead of on every call, which took about a third of its CPU per statement (and a
+ * quarter of the round trip) for the pipeline's short queries.
+ */
+class PreparingPool implements PostgresPool {
+  readonly #pool: pg.Pool;
+  /** One wrapper per pg client: Kysely keys its connections by the client object. */
+  readonly #clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  readonly #names = new Map<string, string>();
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    const client = await this.#pool.connect();
+    let wrapped = this.#clients.get(client);
+    if (wrapped === undefined) {
+      wrapped = this.#wrap(client);
+      this.#clients.set(client, wrapped);
+    }
+    return wrapped;
+  }
+
+  end(): Promise<void> {
+    return this.#pool.end();
+  }
+
+  #wrap(client: pg.PoolClient): PostgresPoolClient {
+    const nameOf = (text: string, parameters: readonly unknown[]): string | undefined => {
+      if (parameters.length === 0 || parameters.length > MAX_PREPARED_PARAMETERS || STAR_PROJECTION.test(text)) return undefined;
+      let name = this.#names.get(text);
+      if (name === undefined && this.#names.size < MAX_PREPARED_STATEMENTS) {
+        name = `malpipe_${this.#names.size}`;
+        this.#names.set(text, name);
+      }
+      return name;
+    };
+    function query<R>(sql: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>>;
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+    function query<R>(input: string | PostgresCursor<R>, parameters?: readonly unknown[]): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+      if (typeof input !== 'string') return client.query(input as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
+      const values = [...(parameters ?? [])];
+      const name = nameOf(input, values);
+      return (name === undefined ? client.query(input, values) : client.query({ name, text: input, values })) as unknown as Promise<PostgresQueryResult<R>>;
+    }
+    return { query, release: (destroy?: boolean) => client.release(destroy) };
+  }
 }
 
 function parseInt8(value: string): number {

@@ -49,11 +49,10 @@ interface PendingCall {
 export const SANDBOX_CLOSED_CODE = 'INTERNAL';
 
 /**
- * Set by the CLI's esbuild bundle (apps/cli/bin/bundle.js) to its bundled child, which starts without the
- * TypeScript loader; undefined when running from sources (tsx, vitest).
+ * Children run the sources through tsx even when the CLI runs from its esbuild bundle: a bundle turns top-level
+ * `const` into `var`, and Node 20's V8 then stops folding the constants of the analysers' byte loops (fuzzy
+ * hashes, strings, IoCs ran 1.5-2x slower). A child loads once, so its start-up matters less.
  */
-declare const MALPIPE_BUNDLED_SANDBOX_CHILD: string | undefined;
-const BUNDLED_CHILD = typeof MALPIPE_BUNDLED_SANDBOX_CHILD === 'string' ? MALPIPE_BUNDLED_SANDBOX_CHILD : null;
 const CHILD_ENTRY = fileURLToPath(new URL('./sandbox-child.ts', import.meta.url));
 const WATCH_INTERVAL_MS = 200;
 /** Loading the analysers (through tsx) takes a second or two; a child that never says ready is killed. */
@@ -63,13 +62,6 @@ const STDERR_TAIL = 2048;
 /** The tsx loader as an absolute URL, so children start from any working directory. */
 function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-}
-
-function childCommand(options: AnalyzerSandboxOptions): { entry: string; execArgv: string[] } {
-  const heap = `--max-old-space-size=${options.memoryMb}`;
-  // Test analysers are TypeScript modules loaded by path: they need the loader even next to a bundle.
-  if (BUNDLED_CHILD !== null && (options.extraAnalyzerModules ?? []).length === 0) return { entry: BUNDLED_CHILD, execArgv: [heap] };
-  return { entry: CHILD_ENTRY, execArgv: ['--import', tsxLoaderUrl(), heap] };
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or null when unknown. */
@@ -101,9 +93,8 @@ class SandboxChild {
 
   constructor(options: AnalyzerSandboxOptions, onExit: (child: SandboxChild) => void) {
     const args = [JSON.stringify({ extraAnalyzerModules: options.extraAnalyzerModules ?? [], builtinAnalyzers: options.builtinAnalyzers ?? true })];
-    const { entry, execArgv } = childCommand(options);
-    this.process = fork(entry, args, {
-      execArgv,
+    this.process = fork(CHILD_ENTRY, args, {
+      execArgv: ['--import', tsxLoaderUrl(), `--max-old-space-size=${options.memoryMb}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -118,7 +109,8 @@ class SandboxChild {
         if (message.type === 'ready') {
           clearTimeout(startTimer);
           resolveReady(true);
-        } else if (this.#current !== null && message.id === this.#current.id) {
+        } else if (this.#current !== null && message.id === this.#current.id && this.#killReason === null) {
+          // After a kill, a late answer is ignored: the exit blames the analyser the kill was for, not the next one.
           this.#current.onResult(message.index, message.outcome);
         }
       });

@@ -149,21 +149,34 @@ function recoverEnvironmentKey(masked: Uint8Array, checksum: number | null): { k
     if (found) return found;
   }
   // Padding overwritten at the end: the most common aligned n-gram anywhere in the block (the first to reach the
-  // top count wins a tie). Grams are grouped by a hash and compared byte by byte within a bucket.
+  // top count wins a tie). A gram must start with the key's first byte, so only those positions (found once, in
+  // order) are visited for each n. Grams are grouped by a hash and compared byte by byte within a bucket.
+  const starts: number[] = [];
+  for (let i = 0; i < masked.length; i++) if (masked[i] === prefix[0]) starts.push(i);
+  const [p0, p1, p2, p3, p4] = prefix as [number, number, number, number, number];
   for (let n = 1; n <= MAX_KEY_LENGTH; n++) {
     const groups = new Map<number, { start: number; count: number }[]>();
     let best = -1;
     let bestCount = 0;
-    for (let i = 0; i + n <= masked.length; i += n) {
+    // Byte j of the prefix lands at gram offset j % n (computed once per n, not per gram: % is slow).
+    const [a1, a2, a3, a4] = [1 % n, 2 % n, 3 % n, 4 % n];
+    for (const i of starts) {
+      if (i % n !== 0 || i + n > masked.length) continue;
       // Only grams that agree with the known key prefix can be the key: compare those bytes before counting.
-      let agrees = true;
-      for (let j = 0; j < prefix.length && agrees; j++) agrees = masked[i + (j % n)] === prefix[j];
-      if (!agrees) continue;
-      let hash = 0x811c9dc5;
+      if (masked[i] !== p0 || masked[i + a1] !== p1 || masked[i + a2] !== p2 || masked[i + a3] !== p3 || masked[i + a4] !== p4) continue;
+      // FNV-1a, cut to 30 bits so map keys stay small integers.
+      let hash = 0x811c9dc5 | 0;
       for (let j = i; j < i + n; j++) hash = Math.imul(hash ^ (masked[j] as number), 0x01000193);
+      hash &= 0x3fffffff;
       let bucket = groups.get(hash);
       if (bucket === undefined) groups.set(hash, (bucket = []));
-      let group = bucket.find((g) => sameGram(masked, g.start, i, n));
+      let group: { start: number; count: number } | undefined;
+      for (const g of bucket) {
+        if (sameGram(masked, g.start, i, n)) {
+          group = g;
+          break;
+        }
+      }
       if (group === undefined) bucket.push((group = { start: i, count: 0 }));
       group.count++;
       if (group.count > bestCount) {

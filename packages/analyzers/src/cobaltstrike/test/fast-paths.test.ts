@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat, encodeSettings, sampleSettings, short, int } from '../../../test/builders/build-beacon.js';
+import { findArtifactKitPayloads, type ArtifactKitPayload } from '../artifact-kit.js';
+import { isPeAt } from '../pe-info.js';
+import { isConfigPatternAt } from '../find-config-blocks.js';
 import { DEFAULT_XOR_KEYS, rankConfigCandidates, type ConfigCandidate } from '../find-config-blocks.js';
 import { GUARD_XOR_KEY, findGuardOffsets, guardrailChecksum, unmaskGuardrails } from '../guardrails.js';
 import { decodeFeedbackXor } from '../sleeve.js';
@@ -50,6 +53,71 @@ function guardOffsetsReference(b: Uint8Array, maxHits = 16): number[] {
     if (GUARD_STARTS.some((s) => s.every((v, j) => ((b[g + j] as number) ^ (b[g - 1 - j] as number) ^ GUARD_XOR_KEY) === v))) hits.push(g);
   }
   return hits;
+}
+
+/** The per-byte ArtifactKit search (the definition of the word-at-a-time one). */
+function artifactKitReference(b: Uint8Array, maxPayloads = 8): ArtifactKitPayload[] {
+  const u32 = (o: number): number => ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
+  const decode = (start: number, size: number, key: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(Math.max(0, Math.min(size, b.length - start)));
+    for (let i = 0; i < out.length; i++) out[i] = (b[start + i] as number) ^ (key[i & 3] as number);
+    return out;
+  };
+  const out: ArtifactKitPayload[] = [];
+  for (let i = 0; i + 24 <= b.length && out.length < maxPayloads; i++) {
+    if (u32(i) !== i + 16) continue;
+    const size = u32(i + 4);
+    if (size < 64 || size > b.length - i - 16) continue;
+    const key = b.subarray(i + 8, i + 12);
+    if (key.every((k) => k === 0)) continue;
+    const chosen = [i + 16, i + 20].find((start) => {
+      const head = decode(start, Math.min(size, 1024), key);
+      return head[0] === 0xfc || (head[0] === 0x90 && head[1] === 0x90) || isPeAt(head, 0);
+    });
+    if (chosen === undefined) continue;
+    out.push({ offset: i, payloadOffset: chosen, size, key: Buffer.from(key).toString('hex'), payload: decode(chosen, size, key) });
+    i = chosen + size - 1;
+  }
+  return out;
+}
+
+/** Key recovery as first written (strings for grams, `%` per byte): the definition of the faster one. */
+function recoverKeyReference(masked: Uint8Array, checksum: number | null): { key: string; verified: boolean } | null {
+  const known = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 0], [6, 0], [8, 0], [9, 2], [10, 0], [11, 1], [12, 0], [13, 2]] as const;
+  const prefix = [0, 1, 0, 1, 0].map((p, i) => (masked[i] as number) ^ p);
+  const accept = (key: Uint8Array): { key: string; verified: boolean } | null => {
+    const n = key.length;
+    for (const [i, plain] of known) if (((masked[i] as number) ^ (key[i % n] as number)) !== plain) return null;
+    const block = masked.map((v, i) => v ^ (key[i % n] as number));
+    if (checksum !== null) return guardrailChecksum(block) + 1 === checksum ? { key: Buffer.from(key).toString('latin1'), verified: true } : null;
+    return isConfigPatternAt(block, 0) ? { key: Buffer.from(key).toString('latin1'), verified: false } : null;
+  };
+  for (let n = 1; n <= 256; n++) {
+    const start = Math.floor(masked.length / n) * n - n;
+    const found = accept(masked.slice(start, start + n));
+    if (found) return found;
+  }
+  for (let n = 1; n <= 256; n++) {
+    const counts = new Map<string, number>();
+    let best = '';
+    let bestCount = 0;
+    for (let i = 0; i + n <= masked.length; i += n) {
+      let agrees = true;
+      for (let j = 0; j < prefix.length && agrees; j++) agrees = masked[i + (j % n)] === prefix[j];
+      if (!agrees) continue;
+      const gram = Buffer.from(masked.subarray(i, i + n)).toString('latin1');
+      const c = (counts.get(gram) ?? 0) + 1;
+      counts.set(gram, c);
+      if (c > bestCount) {
+        bestCount = c;
+        best = gram;
+      }
+    }
+    if (bestCount < 2) continue;
+    const found = accept(Uint8Array.from(Buffer.from(best, 'latin1')));
+    if (found) return found;
+  }
+  return null;
 }
 
 /** A copy of `bytes` starting `shift` bytes into a fresh buffer (to test unaligned views). */
@@ -141,5 +209,63 @@ describe('fast paths match their definitions', () => {
     expect(unmasked.info.environmentKey).toBe('desktop-q1w2e3');
     expect(unmasked.info.checksumVerified).toBe(true);
     expect(unmasked.block).toEqual(plain);
+  });
+
+  it('findArtifactKitPayloads finds what the per-byte search finds, at any alignment', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3000), fc.integer({ min: 60, max: 400 }), fc.integer({ min: 0, max: 0xffffffff }), fc.boolean(), fc.boolean()), { maxLength: 5 }),
+        fc.nat(3),
+        fc.integer({ min: 24, max: 4000 }),
+        fc.nat(0xffff),
+        (blocks, shift, length, seed) => {
+          // Low-entropy background: many bytes equal their (offset + 16) low byte by chance.
+          const b = new Uint8Array(length);
+          let x = seed + 1;
+          for (let i = 0; i < b.length; i++) b[i] = ((x = (x * 1103515245 + 12345) >>> 0) >>> 28) === 0 ? (i + 16) & 0xff : (x >>> 24) & 0x1f;
+          for (const [at, size, key, shellcode, wide] of blocks) {
+            if (at + 24 > length) continue;
+            const k = [key & 0xff, (key >>> 8) & 0xff, (key >>> 16) & 0xff, key >>> 24];
+            const header = [at + 16, size, 0, 0].flatMap((v) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]).slice(0, 8);
+            b.set([...header, ...k].slice(0, Math.max(0, length - at)), at);
+            const start = at + (wide ? 20 : 16);
+            if (shellcode && start < length) b[start] = 0xfc ^ (k[0] as number);
+          }
+          const input = shifted(b, shift);
+          expect(findArtifactKitPayloads(input)).toEqual(artifactKitReference(input));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('recovers the same environment key as the first implementation on damaged and ambiguous blocks', () => {
+    const plainConfig = encodeSettings(sampleSettings({ host: 'guarded.example.test' }), 6144);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1500, max: 6144 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom('good', 'wrong', 'none'),
+        fc.nat(0xffff),
+        (key, junkFrom, alphabet, checksumKind, seed) => {
+          const plain = plainConfig.slice();
+          let x = seed + 1;
+          // Junk from a small alphabet makes repeated grams and ties likely.
+          for (let i = junkFrom; i < plain.length; i++) plain[i] = ((x = (x * 1103515245 + 12345) >>> 0) >>> 24) % alphabet;
+          const masked = plain.map((v, i) => v ^ (key[i % key.length] as number));
+          const checksum = checksumKind === 'none' ? null : guardrailChecksum(plain) + (checksumKind === 'good' ? 1 : 2);
+          const guard = encodeSettings(checksum === null ? [short(6, 1)] : [short(6, 1), int(9, checksum)], 2048);
+          const file = masked.map((v) => v ^ 0x2e);
+          const guardFile = guard.map((v, j) => v ^ GUARD_XOR_KEY ^ (file[6143 - j] as number));
+          const bytes = concat(file, guardFile);
+          const got = unmaskGuardrails(bytes, 6144);
+          const want = recoverKeyReference(masked, checksum);
+          expect(got.info.environmentKey).toBe(want?.key ?? null);
+          expect(got.info.checksumVerified).toBe(want?.verified ?? false);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
