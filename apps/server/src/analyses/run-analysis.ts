@@ -81,32 +81,39 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
     throw new AppError('CONFLICT', `analysis ${analysisId} was requeued while starting`, { retryable: true });
   }
 
-  const row = await findSampleRow(deps.db, analysis.sha256);
+  // Without an active ruleset a ruleset analyser has nothing to say, and caching that would be noise.
+  const candidates = deps.analyzers
+    .filter((a) => a.usesRuleset !== true || deps.rulesetVersion !== null)
+    .map((analyzer) => ({ analyzer, key: resultKey(deps, analyzer, analysis.sha256, analysis.options.archivePasswords) }));
+  // Independent reads at once rather than one after the other (each is a round trip to another service): the
+  // sample row, its names, its bytes, and every candidate analyser's cached result in one query.
+  const [row, fileNames, loaded, cachedResults] = await Promise.all([
+    findSampleRow(deps.db, analysis.sha256),
+    listSampleNames(deps.db, analysis.sha256),
+    sampleInput(deps, analysis.sha256).then(
+      (input) => ({ input }),
+      (error: unknown) => ({ error }),
+    ),
+    findCachedResults(deps.db, candidates.map((c) => c.key)),
+  ]);
   if (row === null) return fail(deps, analysis, new AppError('SAMPLE_NOT_FOUND', `sample ${analysis.sha256} is not in the database`), now());
+  if ('error' in loaded) {
+    if (isAppError(loaded.error) && !loaded.error.retryable) return fail(deps, analysis, loaded.error, now());
+    throw loaded.error;
+  }
+  const input: SandboxInput = loaded.input;
   // The facts need the names only; sources and tags (loadSample) would be two more queries per analysis.
   const facts: SampleFacts = {
     sha256: row.sha256,
     size: Number(row.size),
     fileType: rowFileType(row),
-    fileNames: await listSampleNames(deps.db, row.sha256),
+    fileNames,
     depth: analysis.depth,
   };
 
-  let input: SandboxInput;
-  try {
-    input = await sampleInput(deps, analysis.sha256);
-  } catch (error) {
-    if (isAppError(error) && !error.retryable) return fail(deps, analysis, error, now());
-    throw error;
-  }
-
-  // Without an active ruleset a ruleset analyser has nothing to say, and caching that would be noise.
-  const selected = deps.analyzers.filter((a) => (a.usesRuleset !== true || deps.rulesetVersion !== null) && safeAccepts(a, facts));
-  const planned = selected.map((analyzer) => ({ analyzer, key: resultKey(deps, analyzer, analysis.sha256, analysis.options.archivePasswords) }));
-  // One query for every analyser's cached result, not one each.
-  const cachedResults = await findCachedResults(deps.db, planned.map((p) => p.key));
-  const runs = planned.map((p, i) => {
-    const cached = cachedResults[i] ?? null;
+  const planned = candidates.map((c, i) => ({ ...c, cached: cachedResults[i] ?? null })).filter((c) => safeAccepts(c.analyzer, facts));
+  const runs = planned.map((p) => {
+    const cached = p.cached;
     // Reused: a good result unless forced; anything this analysis already stored (a redelivered job). An error
     // from an earlier analysis (a timeout on a busy machine...) gets another chance.
     const reusable = cached !== null && ((cached.status === 'ok' && !analysis.force) || cached.createdAt >= analysis.createdAt);

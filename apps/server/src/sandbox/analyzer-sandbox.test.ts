@@ -92,7 +92,9 @@ describe(AnalyzerSandbox.name, () => {
   });
 
   it('spreads the batch of one sample over idle children, so a slow analyser does not hold up the others', async () => {
-    const [looped, echoed] = sandbox.runAll({ ...request('test-echo', new Uint8Array([3]), 1500), analyzers: ['test-loop', 'test-echo'] });
+    // Both children up first (earlier tests killed some): a child starting under load can take seconds.
+    await Promise.all([sandbox.run(request('test-echo', new Uint8Array([1]))), sandbox.run(request('test-echo', new Uint8Array([2])))]);
+    const [looped, echoed] = sandbox.runAll({ ...request('test-echo', new Uint8Array([3]), 5000), analyzers: ['test-loop', 'test-echo'] });
     let loopDone = false;
     void looped?.then(() => (loopDone = true));
     expect(await echoed).toMatchObject({ status: 'ok', output: { result: { first: 3 } } });

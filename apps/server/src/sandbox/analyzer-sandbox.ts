@@ -49,10 +49,11 @@ interface PendingCall {
 export const SANDBOX_CLOSED_CODE = 'INTERNAL';
 
 /**
- * Children run the sources through tsx even when the CLI runs from its esbuild bundle: a bundle turns top-level
- * `const` into `var`, and Node 20's V8 then stops folding the constants of the analysers' byte loops (fuzzy
- * hashes, strings, IoCs ran 1.5-2x slower). A child loads once, so its start-up matters less.
+ * Set by the CLI's esbuild build (apps/cli/bin/bundle.js) to the child transpiled to plain JavaScript, which starts
+ * without the TypeScript loader; undefined when running from sources (tsx, vitest).
  */
+declare const MALPIPE_PREBUILT_SANDBOX_CHILD: string | undefined;
+const PREBUILT_CHILD = typeof MALPIPE_PREBUILT_SANDBOX_CHILD === 'string' ? MALPIPE_PREBUILT_SANDBOX_CHILD : null;
 const CHILD_ENTRY = fileURLToPath(new URL('./sandbox-child.ts', import.meta.url));
 const WATCH_INTERVAL_MS = 200;
 /** Loading the analysers (through tsx) takes a second or two; a child that never says ready is killed. */
@@ -62,6 +63,13 @@ const STDERR_TAIL = 2048;
 /** The tsx loader as an absolute URL, so children start from any working directory. */
 function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
+function childCommand(options: AnalyzerSandboxOptions): { entry: string; execArgv: string[] } {
+  const heap = `--max-old-space-size=${options.memoryMb}`;
+  // Test analysers are TypeScript modules loaded by path: they need the loader anyway.
+  if (PREBUILT_CHILD !== null && (options.extraAnalyzerModules ?? []).length === 0) return { entry: PREBUILT_CHILD, execArgv: [heap] };
+  return { entry: CHILD_ENTRY, execArgv: ['--import', tsxLoaderUrl(), heap] };
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or null when unknown. */
@@ -93,8 +101,9 @@ class SandboxChild {
 
   constructor(options: AnalyzerSandboxOptions, onExit: (child: SandboxChild) => void) {
     const args = [JSON.stringify({ extraAnalyzerModules: options.extraAnalyzerModules ?? [], builtinAnalyzers: options.builtinAnalyzers ?? true })];
-    this.process = fork(CHILD_ENTRY, args, {
-      execArgv: ['--import', tsxLoaderUrl(), `--max-old-space-size=${options.memoryMb}`],
+    const { entry, execArgv } = childCommand(options);
+    this.process = fork(entry, args, {
+      execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -1,5 +1,5 @@
 /**
- * Entry point of a sandbox child process (forked by AnalyzerSandbox with the tsx loader).
+ * Entry point of a sandbox child process (forked by AnalyzerSandbox: through the tsx loader, or transpiled by the CLI).
  * It loads the analysers once, keeps the YARA ruleset between calls, and serves one `run` message at a time: one
  * sample, read once, and the analysers to run on it in order.
  * Nothing here trusts the sample: every failure becomes an error outcome, and the parent enforces time and memory.
