@@ -1,11 +1,12 @@
 /**
  * Pipeline benchmark, side by side with references (ratios, not absolute times, are the point):
  *  (a) `malpipe analyze` over a corpus of system files vs `yara -r` (scan list) with the same rules: the
- *      default ruleset and, when present, ../shared/corpus/yara/public-rules.yar;
+ *      default ruleset and, when present, ../shared/corpus/yara/public-rules.yar; plus the "hash floor": the
+ *      required hashes alone computed by the reference tools on the same files (hash-floor.ts);
  *  (b) N small distinct samples through the HTTP API of `malpipe serve` until analysed vs `malpipe analyze`
  *      on the same files;
  *  (c) peak RSS of the serve process (and of its sandbox children) during (b).
- * Run: `node apps/cli/bin/run-ts.js bench/pipeline.ts [--corpus-mb 500] [--small 2000] [--skip-a] [--skip-b]`.
+ * Run: `node apps/cli/bin/run-ts.js bench/pipeline.ts [--corpus-mb 500] [--small 2000] [--skip-a] [--skip-b] [--skip-hash-floor]`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { createApiClient } from '@malpipe/api-client';
+import { measureHashFloor } from './hash-floor.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'apps/cli/bin/malpipe.js');
@@ -30,6 +32,8 @@ export interface PipelineBenchOptions {
   /** Number of small samples for (b). Default 2000. */
   readonly smallSamples?: number;
   readonly skipCorpus?: boolean;
+  /** Skips timing the reference hash tools on the (a) corpus. */
+  readonly skipHashFloor?: boolean;
   readonly skipSmall?: boolean;
   readonly log?: (line: string) => void;
 }
@@ -42,6 +46,8 @@ export interface CorpusFigure {
   readonly yaraMs: number;
   /** malpipe / yara wall time. */
   readonly ratio: number;
+  /** Wall time of the required hashes alone with the reference tools (see hash-floor.ts); null when not measured. */
+  readonly hashFloorMs: number | null;
 }
 
 export interface SmallFigure {
@@ -150,6 +156,14 @@ async function benchCorpus(options: PipelineBenchOptions, work: string, log: (li
   for (let i = 0; i < 3; i++) startups.push((await run(process.execPath, [CLI, '--help'])).ms);
   log(`(a) start-up: malpipe --help ${Math.min(...startups).toFixed(0)} ms (best of 3)`);
 
+  // What the required hashes alone cost with the reference tools: no pipeline can go below this.
+  const sized = await Promise.all(files.map(async (path) => ({ path, size: (await lstat(path)).size })));
+  const floor = options.skipHashFloor === true ? null : await measureHashFloor(sized);
+  if (floor !== null) {
+    const parts = floor.parts.map((p) => `${p.name} ${p.ms === null ? p.note : `${(p.ms / 1000).toFixed(1)} s`}`).join(', ');
+    log(`(a) hash floor (reference tools, one process per core): ${(floor.totalMs / 1000).toFixed(1)} s = ${parts}`);
+  }
+
   const figures: CorpusFigure[] = [];
   for (const rules of rulesets) {
     const yara = await run('yara', ['-w', '--scan-list', ...rules.files, list]);
@@ -164,8 +178,17 @@ async function benchCorpus(options: PipelineBenchOptions, work: string, log: (li
     if (malpipe.code !== 0) log(`(a) malpipe analyze exited ${malpipe.code}: ${malpipe.stderr}`);
     const breakdown = analyzerSeconds(join(data, 'malpipe.db'));
     await rm(data, { recursive: true, force: true });
-    const figure = { rules: rules.name, files: files.length, bytes, malpipeMs: malpipe.ms, yaraMs: yara.ms, ratio: malpipe.ms / yara.ms };
+    const figure: CorpusFigure = {
+      rules: rules.name,
+      files: files.length,
+      bytes,
+      malpipeMs: malpipe.ms,
+      yaraMs: yara.ms,
+      ratio: malpipe.ms / yara.ms,
+      hashFloorMs: floor?.totalMs ?? null,
+    };
     log(`(a) ${rules.name}: malpipe analyze ${(figure.malpipeMs / 1000).toFixed(1)} s, yara ${(figure.yaraMs / 1000).toFixed(1)} s, ratio ${figure.ratio.toFixed(1)}x`);
+    if (floor !== null) log(`(a)   hash floor / yara: ${(floor.totalMs / yara.ms).toFixed(1)}x; malpipe analyze / hash floor: ${(malpipe.ms / floor.totalMs).toFixed(2)}x`);
     log(`(a)   analyser CPU in sandbox children: ${breakdown}`);
     figures.push(figure);
   }
@@ -278,6 +301,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(corpusMb === undefined ? {} : { corpusMb }),
     ...(smallSamples === undefined ? {} : { smallSamples }),
     skipCorpus: args.includes('--skip-a'),
+    skipHashFloor: args.includes('--skip-hash-floor'),
     skipSmall: args.includes('--skip-b'),
   });
 }
