@@ -8,6 +8,8 @@ COPY . .
 # MALPIPE_YARA_ENGINE=auto falls back to YARA-X.
 RUN npm ci --no-audit --no-fund && npm run build -w @malpipe/web
 RUN npm prune --omit=dev --no-audit --no-fund
+# Builds the CLI bundle now (node_modules/.cache/malpipe-cli): the runtime user cannot write under /app.
+RUN node apps/cli/bin/malpipe.js --help >/dev/null
 
 FROM node:20-bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libyara9 ca-certificates tini >/dev/null \
