@@ -151,6 +151,7 @@ export function registerAnalyze(program: Command): void {
       const { loadConfig } = await import('@malpipe/server/config');
       const { createPlatform, startWorkers } = await import('@malpipe/server/compose');
       const { listAnalysesOfRoot } = await import('@malpipe/server/analyses/analysis-repository');
+      const { getSampleReport } = await import('@malpipe/server/analyses/get-sample-report');
       const { files, skipped } = await findFiles(paths.map((p) => resolve(p)));
       for (const reason of skipped) process.stderr.write(`malpipe: skipped ${reason}\n`);
       const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'malpipe-analyze-')));
@@ -248,7 +249,8 @@ export function registerAnalyze(program: Command): void {
               analysisId: analysis.id,
               state: analysis.state,
               error: analysis.errorCode === null ? null : { code: analysis.errorCode, message: analysis.errorMessage ?? '' },
-              report: await platform.services.getSampleReport(analysis.sha256),
+              // The text summary shows statuses and warnings only: the result documents are left unread.
+              report: await getSampleReport(platform.db, analysis.sha256, { resultBodies: options.json === true }),
             };
             process.stdout.write(options.json === true ? `${JSON.stringify(line)}\n` : `${summaryLine(line, analysis.depth)}\n`);
           }

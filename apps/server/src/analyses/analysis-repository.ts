@@ -217,34 +217,63 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * Replaces the indicators one analyser found on one sample, deduplicating the indicator values themselves. Two
- * statements per 500 indicators (plus the delete) rather than three per indicator. Rows are written in
- * (type, value) order, so concurrent transactions wait on each other's unique-index entries in one order and
- * never deadlock.
+ * statements per 500 indicators (plus the delete) rather than three per indicator.
  */
 export async function storeIndicators(db: Database, sha256: string, analyzer: string, indicators: readonly Indicator[], now: string): Promise<void> {
-  await db.deleteFrom('sample_indicators').where('sha256', '=', sha256).where('analyzer', '=', analyzer).execute();
-  const unique = new Map<string, Indicator>();
-  for (const indicator of indicators) {
-    const dedupeKey = `${indicator.type}\u0000${indicator.value}`;
-    if (!unique.has(dedupeKey)) unique.set(dedupeKey, indicator);
-  }
-  const sorted = [...unique.values()].sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
-  for (const chunk of chunks(sorted, ROWS_PER_STATEMENT)) {
+  await storeIndicatorSets(db, sha256, [{ analyzer, indicators }], now);
+}
+
+/**
+ * `storeIndicators` for several analysers of one sample at once (one result transaction per sample). The
+ * indicator values of every set are inserted in one (type, value) order, so concurrent transactions wait on each
+ * other's unique-index entries in one order and never deadlock; then each set is linked to its analyser.
+ */
+export async function storeIndicatorSets(
+  db: Database,
+  sha256: string,
+  sets: readonly { readonly analyzer: string; readonly indicators: readonly Indicator[] }[],
+  now: string,
+): Promise<void> {
+  if (sets.length === 0) return;
+  await db
+    .deleteFrom('sample_indicators')
+    .where('sha256', '=', sha256)
+    .where('analyzer', 'in', sets.map((s) => s.analyzer))
+    .execute();
+  const values = new Map<string, Indicator>();
+  const perSet = sets.map(({ analyzer, indicators }) => {
+    const unique = new Map<string, Indicator>();
+    for (const indicator of indicators) {
+      const dedupeKey = `${indicator.type}\u0000${indicator.value}`;
+      if (!unique.has(dedupeKey)) unique.set(dedupeKey, indicator);
+      if (!values.has(dedupeKey)) values.set(dedupeKey, indicator);
+    }
+    return { analyzer, indicators: sortIndicators(unique.values()) };
+  });
+  for (const chunk of chunks(sortIndicators(values.values()), ROWS_PER_STATEMENT)) {
     await db
       .insertInto('indicators')
       .values(chunk.map((i) => ({ type: i.type, value: i.value, first_seen: now })))
       .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
       .execute();
-    // Links new and already known indicators alike by joining the chunk's values to their rows. SQLite needs
-    // the `where true` to parse ON CONFLICT after a join.
-    const found = sql.join(chunk.map((i) => sql`(${i.type}, ${i.value}, ${i.context ?? null})`));
-    await sql`with found (type, value, context) as (values ${found})
-      insert into sample_indicators (sha256, indicator_id, analyzer, context)
-      select ${sha256}, indicators.id, ${analyzer}, found.context
-      from found join indicators on indicators.type = found.type and indicators.value = found.value
-      where true
-      on conflict do nothing`.execute(db);
   }
+  for (const { analyzer, indicators } of perSet) {
+    for (const chunk of chunks(indicators, ROWS_PER_STATEMENT)) {
+      // Links new and already known indicators alike by joining the chunk's values to their rows. SQLite needs
+      // the `where true` to parse ON CONFLICT after a join.
+      const found = sql.join(chunk.map((i) => sql`(${i.type}, ${i.value}, ${i.context ?? null})`));
+      await sql`with found (type, value, context) as (values ${found})
+        insert into sample_indicators (sha256, indicator_id, analyzer, context)
+        select ${sha256}, indicators.id, ${analyzer}, found.context
+        from found join indicators on indicators.type = found.type and indicators.value = found.value
+        where true
+        on conflict do nothing`.execute(db);
+    }
+  }
+}
+
+function sortIndicators(indicators: Iterable<Indicator>): Indicator[] {
+  return [...indicators].sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
 }
 
 /** Code-unit order, the same in every locale (localeCompare is not). */

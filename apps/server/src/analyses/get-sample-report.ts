@@ -24,13 +24,15 @@ function stringArray(text: string): string[] {
   return Array.isArray(value) ? value.map(String) : [];
 }
 
-function toResultView(r: ResultRow): AnalyzerResult {
+type ResultHead = Omit<ResultRow, 'result'> & { readonly result?: string | null };
+
+function toResultView(r: ResultHead): AnalyzerResult {
   return {
     analyzer: r.analyzer,
     analyzerVersion: r.analyzer_version,
     rulesetVersion: r.ruleset_version,
     status: r.status === 'ok' || r.status === 'error' ? r.status : 'skipped',
-    result: parseJson(r.result),
+    result: parseJson(r.result ?? null),
     warnings: stringArray(r.warnings),
     errorCode: r.error_code,
     errorMessage: r.error_message,
@@ -39,9 +41,17 @@ function toResultView(r: ResultRow): AnalyzerResult {
   };
 }
 
-/** The newest result of each analyser for a sample, by analyser name. */
-async function latestResults(db: Database, sha256: string): Promise<AnalyzerResult[]> {
-  const rows = await db.selectFrom('analysis_results').selectAll().where('sha256', '=', sha256).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+/**
+ * The newest result of each analyser for a sample, by analyser name. Without `bodies` the `result` documents
+ * (the bulk of the data: a strings analyser's output is megabytes) are neither read nor parsed and come back null.
+ */
+async function latestResults(db: Database, sha256: string, bodies = true): Promise<AnalyzerResult[]> {
+  const query = db.selectFrom('analysis_results').where('sha256', '=', sha256).orderBy('created_at', 'desc').orderBy('id', 'desc');
+  const rows: readonly ResultHead[] = bodies
+    ? await query.selectAll().execute()
+    : await query
+        .select(['id', 'sha256', 'analyzer', 'analyzer_version', 'ruleset_version', 'status', 'warnings', 'error_code', 'error_message', 'duration_ms', 'created_at'])
+        .execute();
   const latest = new Map<string, AnalyzerResult>();
   for (const row of rows) if (!latest.has(row.analyzer)) latest.set(row.analyzer, toResultView(row));
   return [...latest.values()].sort((a, b) => a.analyzer.localeCompare(b.analyzer));
@@ -63,14 +73,19 @@ export function toAnalysisSummary(a: Analysis): AnalysisSummary {
   };
 }
 
+export interface SampleReportOptions {
+  /** False: every result's `result` is null (a summary that needs statuses and warnings only). Default true. */
+  readonly resultBodies?: boolean;
+}
+
 /** Everything known about the sample with this MD5, SHA-1, SHA-256 or SHA-512; null when unknown. */
-export async function getSampleReport(db: Database, hash: string): Promise<SampleReport | null> {
+export async function getSampleReport(db: Database, hash: string, options: SampleReportOptions = {}): Promise<SampleReport | null> {
   const row = await findSampleRow(db, hash);
   if (row === null) return null;
   const sha256 = row.sha256;
   const [sample, results, parents, children, indicators, yaraRows, analyses] = await Promise.all([
     loadSample(db, row),
-    latestResults(db, sha256),
+    latestResults(db, sha256, options.resultBodies ?? true),
     listParents(db, sha256),
     listChildren(db, sha256),
     db

@@ -14,12 +14,13 @@ import {
   getAnalysis,
   markAnalysisFinished,
   startAnalysis,
-  storeIndicators,
+  storeIndicatorSets,
   storeResult,
   storeYaraMatches,
   type Analysis,
   type CachedResult,
   type ResultKey,
+  type StoredResult,
   type YaraMatchRecord,
 } from './analysis-repository.js';
 
@@ -129,12 +130,16 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
     limits: deps.limits,
   });
   const outcomeOf = new Map(toRun.map((r, i) => [r, outcomes[i]]));
+  // Results are held until every analyser is done, then stored with the analysis' final state in one transaction:
+  // one commit (one round trip per statement batch on PostgreSQL) per sample instead of one per analyser. A crash
+  // before that commit costs only the recomputation (the job is redelivered and nothing was stored); children are
+  // stored and queued durably as their analyser's output arrives, before the commit marks the parent done.
   const summaries = await Promise.all(
     runs.map((r): OneRun | Promise<OneRun> => {
       const outcome = outcomeOf.get(r);
       return outcome === undefined
-        ? { summary: { analyzer: r.analyzer.name, status: 'cached' as const }, childAnalysisIds: [] }
-        : runOne(deps, analysis, r.analyzer, now, r.key, r.cached, outcome);
+        ? { summary: { analyzer: r.analyzer.name, status: 'cached' as const }, childAnalysisIds: [], write: null }
+        : runOne(deps, analysis, r.analyzer, r.key, r.cached, outcome);
     }),
   );
   const childAnalysisIds = summaries.flatMap((s) => s.childAnalysisIds);
@@ -143,12 +148,20 @@ export async function runAnalysis(deps: RunAnalysisDeps, analysisId: string): Pr
   const firstError = ran.find((s) => s.summary.status === 'error')?.summary;
   // "Failed" means nothing useful came out: every analyser that ran ended in an error.
   const failedEntirely = ran.length > 0 && firstError !== undefined && ran.every((s) => s.summary.status === 'error') && !summaries.some((s) => s.summary.status === 'cached');
-  if (failedEntirely) {
-    await markAnalysisFinished(deps.db, analysisId, { state: 'failed', errorCode: firstError.errorCode ?? 'ANALYZER_FAILED', errorMessage: 'every analyser failed' }, now());
+  const finalState = failedEntirely
+    ? { state: 'failed' as const, errorCode: firstError.errorCode ?? 'ANALYZER_FAILED', errorMessage: 'every analyser failed' }
+    : { state: 'completed' as const };
+  const writes = summaries.flatMap((s) => (s.write === null ? [] : [s.write]));
+  if (writes.length === 0) {
+    await markAnalysisFinished(deps.db, analysisId, finalState, now());
   } else {
-    await markAnalysisFinished(deps.db, analysisId, { state: 'completed' }, now());
+    await deps.db.transaction().execute(async (trx) => {
+      const stamp = now();
+      await storeResultWrites(deps, trx, analysis.sha256, writes, stamp);
+      await markAnalysisFinished(trx, analysisId, finalState, stamp);
+    });
   }
-  return { analysisId, sha256: analysis.sha256, state: failedEntirely ? 'failed' : 'completed', analyzers: summaries.map((s) => s.summary), childAnalysisIds };
+  return { analysisId, sha256: analysis.sha256, state: finalState.state, analyzers: summaries.map((s) => s.summary), childAnalysisIds };
 }
 
 /** Marks an analysis failed with the error's code (used for non-retryable failures and dead jobs). */
@@ -208,16 +221,27 @@ function passwordsVariant(passwords: readonly string[], defaults: readonly strin
   return `passwords:${createHash('sha256').update(passwords.join('\n')).digest('hex').slice(0, 16)}`;
 }
 
+/** What one analyser's run leaves to store in the analysis' result transaction. */
+interface ResultWrite {
+  readonly analyzer: Analyzer;
+  readonly key: ResultKey;
+  readonly replace: boolean;
+  readonly stored: StoredResult;
+  /** Absent for an error result: nothing else is written. */
+  readonly output?: AnalyzerOutput;
+  readonly indicators: readonly Indicator[];
+}
+
 interface OneRun {
   readonly summary: AnalyzerRunSummary;
   readonly childAnalysisIds: readonly string[];
+  readonly write: ResultWrite | null;
 }
 
 async function runOne(
   deps: RunAnalysisDeps,
   analysis: Analysis,
   analyzer: Analyzer,
-  now: () => string,
   key: ResultKey,
   cached: CachedResult | null,
   pending: Promise<SandboxOutcome>,
@@ -228,39 +252,48 @@ async function runOne(
   if (outcome.status === 'error') {
     // Shutdown, not the sample: leave no cached error behind; the job runs again after the restart.
     if (outcome.code === SANDBOX_CLOSED_CODE) throw new AppError('INTERNAL', outcome.message, { retryable: true });
-    await storeResult(
-      deps.db,
-      key,
-      { status: 'error', result: null, warnings: [], errorCode: outcome.code, errorMessage: outcome.message, durationMs: outcome.durationMs },
-      now(),
-      replace,
-    );
-    return { summary: { analyzer: analyzer.name, status: 'error', errorCode: outcome.code }, childAnalysisIds: [] };
+    const stored: StoredResult = { status: 'error', result: null, warnings: [], errorCode: outcome.code, errorMessage: outcome.message, durationMs: outcome.durationMs };
+    return { summary: { analyzer: analyzer.name, status: 'error', errorCode: outcome.code }, childAnalysisIds: [], write: { analyzer, key, replace, stored, indicators: [] } };
   }
 
   const output = outcome.output;
   const warnings = [...(output.warnings ?? [])];
   const childAnalysisIds = await storeChildren(deps, analysis, analyzer.name, output.children ?? [], warnings);
   const indicators = validIndicators(output.indicators ?? [], deps.limits.maxIndicators, warnings);
-  const yaraMatches = analyzer.usesRuleset === true ? extractYaraMatches(output.result) : [];
+  const stored: StoredResult = { status: 'ok', result: output.result, warnings, errorCode: null, errorMessage: null, durationMs: outcome.durationMs };
+  return { summary: { analyzer: analyzer.name, status: 'ok' }, childAnalysisIds, write: { analyzer, key, replace, stored, output, indicators } };
+}
 
-  await deps.db.transaction().execute(async (trx) => {
-    const stamp = now();
-    await storeResult(
-      trx,
-      key,
-      { status: 'ok', result: output.result, warnings, errorCode: null, errorMessage: null, durationMs: outcome.durationMs },
-      stamp,
-      replace,
-    );
-    await storeIndicators(trx, analysis.sha256, analyzer.name, indicators, stamp);
-    if (analyzer.usesRuleset === true && deps.rulesetVersion !== null) await storeYaraMatches(trx, analysis.sha256, deps.rulesetVersion, yaraMatches);
-    if ((output.tags ?? []).length > 0) await addSampleTags(trx, analysis.sha256, (output.tags ?? []).map((t) => t.toLowerCase()).slice(0, MAX_TAGS));
-    await setSampleFuzzyHashes(trx, analysis.sha256, fuzzyHashesOf(output));
+/** Every analyser's result of one sample and what follows from it (indicators, YARA matches, tags, hashes). */
+async function storeResultWrites(deps: RunAnalysisDeps, trx: Database, sha256: string, writes: readonly ResultWrite[], stamp: string): Promise<void> {
+  for (const write of writes) await storeResult(trx, write.key, write.stored, stamp, write.replace);
+  const ok = writes.filter((w): w is ResultWrite & { readonly output: AnalyzerOutput } => w.output !== undefined);
+  // All analysers' indicators in one sorted pass: separate passes would take unique-index entries out of order
+  // across concurrent transactions and could deadlock on PostgreSQL.
+  await storeIndicatorSets(
+    trx,
+    sha256,
+    ok.map((w) => ({ analyzer: w.analyzer.name, indicators: w.indicators })),
+    stamp,
+  );
+  const tags = new Set<string>();
+  let hashes: { ssdeep?: string | null; tlsh?: string | null; imphash?: string | null } = {};
+  for (const { analyzer, output } of ok) {
+    if (analyzer.usesRuleset === true && deps.rulesetVersion !== null) {
+      await storeYaraMatches(trx, sha256, deps.rulesetVersion, extractYaraMatches(output.result));
+    }
+    for (const tag of (output.tags ?? []).slice(0, MAX_TAGS)) tags.add(tag.toLowerCase());
+    const found = fuzzyHashesOf(output);
+    hashes = {
+      ssdeep: found.ssdeep ?? hashes.ssdeep ?? null,
+      tlsh: found.tlsh ?? hashes.tlsh ?? null,
+      imphash: found.imphash ?? hashes.imphash ?? null,
+    };
     // Cobalt Strike: configs into the cs_* tables, stager URLs queued for a probe (no-op for other analysers).
-    await recordCobaltStrikeResult(trx, analysis.sha256, analyzer.name, output.result, deps.enqueueCsProbe);
-  });
-  return { summary: { analyzer: analyzer.name, status: 'ok' }, childAnalysisIds };
+    await recordCobaltStrikeResult(trx, sha256, analyzer.name, output.result, deps.enqueueCsProbe);
+  }
+  if (tags.size > 0) await addSampleTags(trx, sha256, [...tags]);
+  await setSampleFuzzyHashes(trx, sha256, hashes);
 }
 
 async function storeChildren(

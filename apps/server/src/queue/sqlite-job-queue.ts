@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { AppError, JOB_STATES, type JobState } from '@malpipe/core';
 import type { AnalysisJobStates } from '../analyses/recover-analyses.js';
 import { dialectOf } from '../database/create-database.js';
@@ -306,62 +306,38 @@ export class SqliteJobQueue implements TransactionalJobQueue {
   }
 
   /**
-   * Expired leases first (their workers died), then the best due job of one free name, trying names in
-   * rotation so a busy name cannot starve the others. States are SQL literals: a bound parameter cannot prove
-   * the WHERE of the partial indexes jobs_lease_idx and jobs_due_by_name_idx, and without them every claim
-   * would sort the whole backlog.
+   * Expired leases first (their workers died), then the best due job of the free names, trying names in
+   * rotation so a busy name cannot starve the others: one statement whose candidates are one index probe per
+   * name (`ORDER BY ... LIMIT 1` on the partial indexes jobs_lease_idx and jobs_due_by_name_idx) ranked by
+   * that order, rather than one statement per name, most of which find nothing. States are SQL literals: a
+   * bound parameter cannot prove the WHERE of a partial index, and without them every claim would sort the
+   * whole backlog. The outer WHERE repeats the claim condition on the row itself, so when two workers pick the
+   * same id only one update matches.
    */
   async #claim(names: readonly JobName[]): Promise<JobRow | undefined> {
     const now = Date.now();
-    const expired = await this.#claimFirst(
-      now,
-      (eb) => eb.and([eb('name', 'in', names), eb('state', '=', sql.lit('running')), eb('lease_until', '<', now)]),
-      'lease_until',
-      'asc',
-    );
-    if (expired !== undefined) return expired;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(this.#rotation + i) % names.length]!;
-      const due = await this.#claimFirst(
-        now,
-        (eb) => eb.and([eb('name', '=', name), eb('state', 'in', WAITING.map((state) => sql.lit(state))), eb('run_at', '<=', now)]),
-        'priority',
-        'desc',
-      );
-      if (due !== undefined) {
-        this.#rotation = (this.#rotation + i + 1) % JOB_NAMES.length;
-        return due;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * One atomic `UPDATE ... WHERE id = (SELECT ... LIMIT 1) AND <condition> RETURNING *`. The outer condition
-   * is re-checked on the row itself, so when two workers pick the same id only one update matches.
-   */
-  async #claimFirst(
-    now: number,
-    claimable: (eb: ExpressionBuilder<Schema, 'jobs'>) => Expression<SqlBool>,
-    orderBy: 'lease_until' | 'priority',
-    direction: 'asc' | 'desc',
-  ): Promise<JobRow | undefined> {
-    return this.#db
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'running',
-        attempts: eb('attempts', '+', 1),
-        lease_owner: this.#owner,
-        lease_until: now + this.#options.leaseMs,
-        updated_at: iso(now),
-      }))
-      .where((eb) => {
-        let next = eb.selectFrom('jobs').select('id').where(claimable).orderBy(orderBy, direction).orderBy('run_at').limit(1);
-        if (this.#postgres) next = next.forUpdate().skipLocked();
-        return eb.and([eb('id', '=', next), claimable(eb)]);
-      })
-      .returningAll()
-      .executeTakeFirst();
+    const ordered = names.map((_, i) => names[(this.#rotation + i) % names.length]!);
+    const lock = this.#postgres ? sql` for update skip locked` : sql``;
+    const waiting = sql.join(WAITING.map((state) => sql.lit(state)));
+    const candidates = [
+      sql`select id, -1 as pick from (select id from jobs where name in (${sql.join(names)}) and state = 'running' and lease_until < ${now}
+        order by lease_until asc, run_at limit 1${lock}) as expired`,
+      ...ordered.map(
+        (name, i) => sql`select id, ${sql.lit(i)} as pick from (select id from jobs where name = ${name} and state in (${waiting}) and run_at <= ${now}
+          order by priority desc, run_at limit 1${lock}) as ${sql.id(`due${i}`)}`,
+      ),
+    ];
+    const result = await sql<JobRow>`update jobs set state = 'running', attempts = attempts + 1, lease_owner = ${this.#owner},
+        lease_until = ${now + this.#options.leaseMs}, updated_at = ${iso(now)}
+      where id = (select id from (${sql.join(candidates, sql` union all `)}) as candidates order by pick limit 1)
+        and name in (${sql.join(names)})
+        and ((state = 'running' and lease_until < ${now}) or (state in (${waiting}) and run_at <= ${now}))
+      returning *`.execute(this.#db);
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    const position = ordered.indexOf(row.name as JobName);
+    if (position >= 0) this.#rotation = (this.#rotation + position + 1) % JOB_NAMES.length;
+    return row;
   }
 
   async #dispatch(row: JobRow): Promise<void> {

@@ -5,7 +5,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore } from './create-object-store.js';
 import { objectStoreContract } from './object-store.contract.js';
-import { S3ObjectStore, computePartSize, parseS3Url, S3_MAX_PARTS } from './s3-object-store.js';
+import { S3ObjectStore, computePartSize, parseS3Url, s3ClientConfig, S3_MAX_PARTS } from './s3-object-store.js';
 import { startS3TestServer, type S3TestServer } from './s3-test-server.js';
 
 const MiB = 1024 * 1024;
@@ -75,7 +75,37 @@ describe(parseS3Url.name, () => {
   });
 });
 
+describe(s3ClientConfig.name, () => {
+  it('caches the middleware stack, and asks a custom endpoint for checksums only where S3 requires them', () => {
+    const custom = s3ClientConfig(parseS3Url('s3://samples?endpoint=http://127.0.0.1:9000'));
+    expect(custom).toMatchObject({
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      cacheMiddleware: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    expect(custom.credentials).toBeUndefined(); // the AWS chain supplies them
+    // AWS itself keeps the SDK's default checksums (CRC32 on writes, validated on reads).
+    const aws = s3ClientConfig(parseS3Url('s3://samples?region=eu-west-1'));
+    expect(aws).toMatchObject({ region: 'eu-west-1', forcePathStyle: false, cacheMiddleware: true });
+    expect(aws).not.toHaveProperty('endpoint');
+    expect(aws).not.toHaveProperty('requestChecksumCalculation');
+    expect(aws).not.toHaveProperty('responseChecksumValidation');
+  });
+});
+
 describe(`${S3ObjectStore.name} specifics`, () => {
+  it('reads small objects into arrays of their own, not views of a shared pool', async () => {
+    const store = new S3ObjectStore({ client: s3.client(), bucket: await s3.createBucket() });
+    const bytes = Uint8Array.from({ length: 600 }, (_, i) => i & 0xff);
+    await store.put('samples/ab/small', bytes);
+    const read = await store.getBytes('samples/ab/small');
+    expect(read.byteOffset).toBe(0);
+    expect(read.buffer.byteLength).toBe(600);
+    expect(Buffer.from(read).equals(Buffer.from(bytes))).toBe(true);
+  });
+
   it('is built by createObjectStore from an s3:// URL with credentials from the environment', async () => {
     const bucket = await s3.createBucket();
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { parseS3Url, s3ClientConfig } from './s3-object-store.js';
 
 /** Credentials the emulator accepts (it does not check signatures); tests pass them through the AWS env chain. */
 export const S3_TEST_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -36,15 +37,11 @@ export async function startS3TestServer(): Promise<S3TestServer> {
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   const clients: S3Client[] = [];
+  const url = (bucket: string, prefix = ''): string =>
+    `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&forcePathStyle=true&region=us-east-1`;
   const client = (): S3Client => {
-    const c = new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: S3_TEST_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    // The production settings (s3ClientConfig), with the emulator's credentials instead of the AWS chain.
+    const c = new S3Client(s3ClientConfig(parseS3Url(url('malpipe-test')), { credentials: S3_TEST_CREDENTIALS }));
     clients.push(c);
     return c;
   };
@@ -57,8 +54,7 @@ export async function startS3TestServer(): Promise<S3TestServer> {
       await admin.send(new CreateBucketCommand({ Bucket: bucket }));
       return bucket;
     },
-    url: (bucket, prefix = '') =>
-      `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&forcePathStyle=true&region=us-east-1`,
+    url,
     async stop() {
       for (const c of clients) c.destroy();
       await server.close();
