@@ -5,7 +5,7 @@ import { createDatabase } from '../database/create-database.js';
 import type { Database } from '../database/database.js';
 import { createPostgresTestDatabase } from '../database/postgres-test-database.js';
 import { upsertSample } from '../samples/sample-repository.js';
-import { findCachedResults, startAnalysis, storeIndicators, storeResult, storeYaraMatches, type ResultKey } from './analysis-repository.js';
+import { findCachedResults, startAnalysis, storeIndicatorSets, storeIndicators, storeResult, storeYaraMatches, type ResultKey } from './analysis-repository.js';
 
 const NOW = '2026-11-27T00:00:00.000Z';
 const SHA = 'a'.repeat(64);
@@ -89,6 +89,28 @@ for (const backend of BACKENDS) {
       expect(await links(db, SHA, 'strings')).toEqual(['ipv4:10.1.2.3:s']);
       await storeIndicators(db, SHA, 'ioc', [], NOW);
       expect(await links(db, SHA, 'ioc')).toEqual([]);
+    });
+
+    it('stores several analysers\' indicator sets at once, each linked to its analyser, replacing only those analysers', async () => {
+      const db = await openDb();
+      await storeIndicators(db, SHA, 'strings', [{ type: 'domain', value: 'old.example' }], NOW);
+      await storeIndicators(db, SHA, 'elf', [{ type: 'domain', value: 'kept.example' }], NOW);
+      await storeIndicatorSets(
+        db,
+        SHA,
+        [
+          { analyzer: 'ioc', indicators: [{ type: 'url', value: 'http://b.example/' }, { type: 'domain', value: 'a.example', context: 'ioc' }] },
+          { analyzer: 'strings', indicators: [{ type: 'domain', value: 'a.example', context: 'strings' }] },
+        ],
+        NOW,
+      );
+      expect(await links(db, SHA, 'ioc')).toEqual(['domain:a.example:ioc', 'url:http://b.example/:-']);
+      expect(await links(db, SHA, 'strings')).toEqual(['domain:a.example:strings']);
+      expect(await links(db, SHA, 'elf')).toEqual(['domain:kept.example:-']);
+      // One indicators row per value, shared by both analysers' links.
+      expect(await db.selectFrom('indicators').select((eb) => eb.fn.countAll<number>().as('n')).where('value', '=', 'a.example').executeTakeFirstOrThrow()).toEqual({
+        n: 1,
+      });
     });
 
     it('stores more indicators and YARA matches than one statement takes', async () => {

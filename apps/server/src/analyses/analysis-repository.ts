@@ -174,7 +174,20 @@ export interface StoredResult {
  * it a row already there (another worker won the race) is kept and `false` returned.
  */
 export async function storeResult(db: Database, key: ResultKey, stored: StoredResult, now: string, replace: boolean): Promise<boolean> {
-  if (replace) {
+  return (await storeResults(db, [{ key, stored, replace }], now)) > 0;
+}
+
+/**
+ * `storeResult` for the analysers of one sample in one multi-row insert (one round trip rather than one each);
+ * returns how many rows were inserted. The keys must differ from each other.
+ */
+export async function storeResults(
+  db: Database,
+  entries: readonly { readonly key: ResultKey; readonly stored: StoredResult; readonly replace: boolean }[],
+  now: string,
+): Promise<number> {
+  if (entries.length === 0) return 0;
+  for (const { key } of entries.filter((e) => e.replace)) {
     await db
       .deleteFrom('analysis_results')
       .where('sha256', '=', key.sha256)
@@ -185,22 +198,24 @@ export async function storeResult(db: Database, key: ResultKey, stored: StoredRe
   }
   const inserted = await db
     .insertInto('analysis_results')
-    .values({
-      sha256: key.sha256,
-      analyzer: key.analyzer,
-      analyzer_version: key.analyzerVersion,
-      ruleset_version: key.rulesetVersion,
-      status: stored.status,
-      result: stored.result === undefined ? null : JSON.stringify(stored.result),
-      warnings: JSON.stringify(stored.warnings),
-      error_code: stored.errorCode,
-      error_message: stored.errorMessage,
-      duration_ms: Math.round(stored.durationMs),
-      created_at: now,
-    })
+    .values(
+      entries.map(({ key, stored }) => ({
+        sha256: key.sha256,
+        analyzer: key.analyzer,
+        analyzer_version: key.analyzerVersion,
+        ruleset_version: key.rulesetVersion,
+        status: stored.status,
+        result: stored.result === undefined ? null : JSON.stringify(stored.result),
+        warnings: JSON.stringify(stored.warnings),
+        error_code: stored.errorCode,
+        error_message: stored.errorMessage,
+        duration_ms: Math.round(stored.durationMs),
+        created_at: now,
+      })),
+    )
     .onConflict((oc) => oc.columns(['sha256', 'analyzer', 'analyzer_version', 'ruleset_version']).doNothing())
     .executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0n);
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   markAnalysisFinished,
   startAnalysis,
   storeIndicatorSets,
-  storeResult,
+  storeResults,
   storeYaraMatches,
   type Analysis,
   type CachedResult,
@@ -266,7 +266,7 @@ async function runOne(
 
 /** Every analyser's result of one sample and what follows from it (indicators, YARA matches, tags, hashes). */
 async function storeResultWrites(deps: RunAnalysisDeps, trx: Database, sha256: string, writes: readonly ResultWrite[], stamp: string): Promise<void> {
-  for (const write of writes) await storeResult(trx, write.key, write.stored, stamp, write.replace);
+  await storeResults(trx, writes, stamp);
   const ok = writes.filter((w): w is ResultWrite & { readonly output: AnalyzerOutput } => w.output !== undefined);
   // All analysers' indicators in one sorted pass: separate passes would take unique-index entries out of order
   // across concurrent transactions and could deadlock on PostgreSQL.
