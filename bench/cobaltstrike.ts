@@ -224,9 +224,9 @@ async function readBuffers(handle: FileHandle, chunk: number, direct: boolean): 
 }
 
 /**
- * Reads the whole file in chunks. Uncached (O_DIRECT) reads with `onChunk` read the next chunk (on libuv's thread
- * pool) while the current one is processed, as a streaming pipeline over a disk would; page-cache reads stay
- * strictly sequential (overlap only adds thread-pool scheduling delays there); without `onChunk`, a plain read.
+ * Reads the whole file in chunks. With `onChunk` the next chunk is read (on libuv's thread pool) while the current
+ * one is processed, as `malpipe cs parse` streams a memory image: the kernel's copy and the scan run on both cores.
+ * Without `onChunk`, a plain sequential read: the reference.
  */
 async function readAll(path: string, chunk: number, direct: boolean, onChunk?: (bytes: Uint8Array) => void): Promise<number> {
   const handle = await open(path, direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY);
@@ -241,14 +241,11 @@ async function readAll(path: string, chunk: number, direct: boolean, onChunk?: (
       if (bytesRead === 0) return position;
       const filled = current;
       position += bytesRead;
-      if (onChunk && direct) {
+      if (onChunk) {
         pending = handle.read(spare, 0, chunk, position);
         onChunk(filled.subarray(0, bytesRead));
         current = spare;
         spare = filled;
-      } else if (onChunk) {
-        onChunk(filled.subarray(0, bytesRead));
-        pending = handle.read(current, 0, chunk, position);
       } else {
         pending = handle.read(current, 0, chunk, position);
       }

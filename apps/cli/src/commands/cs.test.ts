@@ -55,6 +55,28 @@ describe('malpipe cs parse', () => {
     expect(out.stderr).toContain(`${empty}: no beacon config found`);
   });
 
+  it('streams a file over the whole-file limit with read-ahead, finding configs that straddle chunk boundaries', async () => {
+    const chunkBytes = 16 * 1024;
+    const image = new Uint8Array(20 * chunkBytes).fill(0x41);
+    const planted: { host: string; offset: number }[] = [];
+    for (const [i, key] of [0x2e, 0x69, 0x5a].entries()) {
+      const host = `stream-${i}.example.test`;
+      const block = buildBeacon(sampleSettings({ host }), { xorKey: key });
+      // Each block starts 1 KiB before a chunk boundary, so it is split between two reads.
+      const offset = (4 + 6 * i) * chunkBytes - 1024;
+      image.set(block, offset);
+      planted.push({ host, offset });
+    }
+    const file = join(dir, 'memory.img');
+    await writeFile(file, image);
+    const streamed = await parseCsFile(file, { wholeFileLimit: 64 * 1024, chunkBytes });
+    const hosts = streamed.configs.map((c) => JSON.stringify(c)).join('\n');
+    for (const p of planted) expect(hosts).toContain(p.host);
+    expect(streamed.configs).toHaveLength(planted.length);
+    const offsets = streamed.configs.map((c) => c.inputOffset).sort((a, b) => a - b);
+    for (const [i, p] of planted.entries()) expect(offsets[i]).toBeGreaterThanOrEqual(p.offset);
+  });
+
   it('refuses unknown formats', async () => {
     const program = new Command().exitOverride();
     registerCs(program);

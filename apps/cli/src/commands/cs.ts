@@ -42,7 +42,10 @@ async function readWhole(path: string, size: number): Promise<Uint8Array> {
 }
 
 /** Parses one file: whole when it fits, else through the streaming scanner (raw blocks and runtime arrays only). */
-export async function parseCsFile(path: string): Promise<BeaconParseResult> {
+export async function parseCsFile(
+  path: string,
+  { wholeFileLimit = WHOLE_FILE_LIMIT, chunkBytes = STREAM_CHUNK }: { readonly wholeFileLimit?: number; readonly chunkBytes?: number } = {},
+): Promise<BeaconParseResult> {
   let size: number;
   try {
     const info = await stat(path);
@@ -52,18 +55,26 @@ export async function parseCsFile(path: string): Promise<BeaconParseResult> {
     if (error instanceof AppError) throw error;
     throw new AppError('NOT_FOUND', `cannot read ${path}`, { cause: error });
   }
-  if (size <= WHOLE_FILE_LIMIT) return parseBeaconConfigs(await readWhole(path, size));
+  if (size <= wholeFileLimit) return parseBeaconConfigs(await readWhole(path, size));
   const scanner = createBeaconScanner();
   const configs: BeaconConfig[] = [];
   const handle = await open(path, 'r');
   try {
-    const buffer = new Uint8Array(STREAM_CHUNK);
+    // Two buffers: the next chunk is read (on libuv's thread pool) while this one is scanned, so the kernel's copy
+    // and the scan overlap on two cores.
+    let current = new Uint8Array(chunkBytes);
+    let spare = new Uint8Array(chunkBytes);
     let position = 0;
+    let pending = handle.read(current, 0, chunkBytes, position);
     while (true) {
-      const { bytesRead } = await handle.read(buffer, 0, STREAM_CHUNK, position);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) break;
       position += bytesRead;
-      configs.push(...scanner.push(buffer.subarray(0, bytesRead)));
+      const filled = current;
+      pending = handle.read(spare, 0, chunkBytes, position);
+      configs.push(...scanner.push(filled.subarray(0, bytesRead)));
+      current = spare;
+      spare = filled;
     }
     configs.push(...scanner.end());
   } finally {
