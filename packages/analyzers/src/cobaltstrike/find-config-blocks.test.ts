@@ -188,8 +188,4 @@ describe(scanBeaconStructures.name, () => {
     expect(hits.ones).toEqual([16]);
     expect(scanBeaconStructures(many, 0, many.length, null, true, 0)).toEqual({ configs: [], ones: [] });
   });
-
-  it.runIf(forcedOff)('uses the TypeScript path when MALPIPE_NATIVE=0', () => {
-    expect(nativeScanBeaconStructures).toBeUndefined();
-  });
 });

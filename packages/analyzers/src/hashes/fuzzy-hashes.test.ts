@@ -122,8 +122,4 @@ describe(fuzzyHashes.name, () => {
     expect(fuzzyHashes(bytes)).toEqual(reference(bytes));
     expect(fuzzyHashes(new Uint8Array(0))).toEqual({ ssdeep: '3::', tlsh: null });
   });
-
-  it.runIf(forcedOff)('uses the TypeScript path when MALPIPE_NATIVE=0', () => {
-    expect(nativeFuzzyHashes).toBeUndefined();
-  });
 });
