@@ -16,6 +16,7 @@ import { createBeaconScanner, parseBeaconConfigs } from '@malpipe/analyzers/coba
 import { native } from '@malpipe/native';
 import { locateCsCorpus, loadCsExpected, readCsSample } from '@malpipe/analyzers/cobaltstrike/test/cs-corpus';
 import { buildBeacon, buildRuntimeTable, sampleSettings } from '../packages/analyzers/test/builders/build-beacon.js';
+import { xorshift32 } from '../packages/analyzers/test/builders/pseudo-random.js';
 
 export interface CobaltStrikeBenchOptions {
   /** Size of the synthetic memory image in MiB (default 1024). 0 skips (b). */
@@ -80,16 +81,6 @@ export interface CobaltStrikeBenchResult {
     readonly averageMinCpuMs: number;
   } | null;
   readonly image: ImageScanFigure | null;
-}
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
 }
 
 const WARM_UP_ROUNDS = 30;
@@ -276,7 +267,7 @@ async function warmPageCache(path: string, chunk: number, log: (line: string) =>
 async function benchImage(options: Required<Pick<CobaltStrikeBenchOptions, 'imageMb' | 'beacons' | 'chunkMb' | 'seed'>>, log: (line: string) => void): Promise<ImageScanFigure> {
   const size = options.imageMb * 1024 * 1024;
   const chunk = options.chunkMb * 1024 * 1024;
-  const random = xorshift(options.seed);
+  const random = xorshift32(options.seed);
   const plants = makePlants(options.beacons, size, random);
   const dir = await mkdtemp(join(tmpdir(), 'malpipe-cs-bench-'));
   const path = join(dir, 'memory.img');

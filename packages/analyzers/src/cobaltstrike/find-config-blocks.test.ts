@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '@malpipe/analyzers/test/builders/pseudo-random';
 import { MAX_ONE_PROBES, nativeScanBeaconStructures, scanBeaconStructures, scanBeaconStructuresTs, type StructureHits } from './find-config-blocks.js';
 
 // The addon builds in CI (g++ and node headers are there): its absence must fail CI rather than skip the proof.
@@ -18,16 +19,6 @@ interface Case {
   readonly keys: readonly number[] | null;
   readonly ones: boolean;
   readonly max: number;
-}
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
 }
 
 type Fill = 'zero' | 'random' | 'small' | 'ones' | 'headers' | 'pages';
@@ -81,7 +72,7 @@ const caseArb: fc.Arbitrary<Case> = fc
   })
   .map((c) => {
     const bytes = new Uint8Array(c.size + c.shift).subarray(c.shift);
-    const random = xorshift(c.seed);
+    const random = xorshift32(c.seed);
     fillBytes(bytes, c.fill, random);
     if (bytes.length > 0) {
       for (const h of c.headers) {
@@ -137,7 +128,7 @@ describe.skipIf(twin === undefined)('native scanBeaconStructures (C++) equals sc
     fc.assert(
       fc.property(fc.integer(), fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), fc.constantFrom(1, 3, 4096), (seed, offsets, max) => {
         const bytes = new Uint8Array(64 * 1024);
-        const random = xorshift(seed);
+        const random = xorshift32(seed);
         fillBytes(bytes, 'pages', random);
         for (const [n, offset] of offsets.entries()) {
           const at = offset % (bytes.length - 32);
@@ -181,7 +172,7 @@ describe(scanBeaconStructures.name, () => {
 
   it('stops at maxCandidates: no later config or probe is reported', () => {
     const many = new Uint8Array(600);
-    fillBytes(many, 'headers', xorshift(1));
+    fillBytes(many, 'headers', xorshift32(1));
     many.set([0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0], 8);
     const hits = scanBeaconStructures(many, 0, many.length, null, true, 3);
     expect(hits.configs.map((c) => c.offset)).toEqual([24, 36, 48]);

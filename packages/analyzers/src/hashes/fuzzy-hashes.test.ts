@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { native } from '@malpipe/native';
 import { describe, expect, it } from 'vitest';
+import { pseudoRandomBytes } from '@malpipe/analyzers/test/builders/pseudo-random';
 import { fuzzyHashes, nativeFuzzyHashes } from './fuzzy-hashes.js';
 import { ssdeepHash } from './ssdeep-hash.js';
 import { lengthCapture, tlshHash } from './tlsh-hash.js';
@@ -17,19 +18,7 @@ function reference(bytes: Uint8Array): { ssdeep: string; tlsh: string | null } {
 }
 
 /** Deterministic bytes with a tunable alphabet, so the inputs range from uniform noise to long runs. */
-function bytesOf(size: number, seed: number, alphabet: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x >>> 8) % alphabet;
-  }
-  return out;
-}
+const bytesOf = (size: number, seed: number, alphabet: number): Uint8Array => pseudoRandomBytes(size, seed, alphabet);
 
 // ssdeep picks its block size where 3 * 2^i * 64 crosses the input size; TLSH starts at 50 bytes.
 const EDGE_SIZES = [

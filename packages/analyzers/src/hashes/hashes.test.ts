@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pseudoRandomBytes } from '@malpipe/analyzers/test/builders/pseudo-random';
 import { DEFAULT_LIMITS, type SampleFacts } from '../analyzer.js';
 import { computeDigests, createDigester } from './compute-digests.js';
 import { fuzzyHashes } from './fuzzy-hashes.js';
@@ -10,20 +11,7 @@ import { createHashesAnalyzer, hashesAnalyzer } from './hashes-analyzer.js';
 import { ssdeepHash } from './ssdeep-hash.js';
 import { tlshHash } from './tlsh-hash.js';
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function prng(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+const prng = (size: number, seed: number): Uint8Array => pseudoRandomBytes(size, seed);
 
 function text(size: number): Uint8Array {
   let s = '';

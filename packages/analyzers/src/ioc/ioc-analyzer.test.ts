@@ -1,5 +1,6 @@
 import type { FileFormat, FileKind } from '@malpipe/core';
 import { describe, expect, test } from 'vitest';
+import { pseudoRandomBytes } from '@malpipe/analyzers/test/builders/pseudo-random';
 import { DEFAULT_LIMITS, type AnalyzerContext, type SampleFacts } from '../analyzer.js';
 import { decodeText, iocAnalyzer } from './ioc-analyzer.js';
 
@@ -40,18 +41,7 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
   }
   return out;
 };
-/** Deterministic pseudo-random bytes (xorshift32), so a failure can be replayed. */
-const randomBytes = (size: number, seed = 0x2545f491): Uint8Array => {
-  const out = new Uint8Array(size);
-  let state = seed;
-  for (let i = 0; i < size; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state & 0xff;
-  }
-  return out;
-};
+const randomBytes = (size: number, seed = 0x2545f491): Uint8Array => pseudoRandomBytes(size, seed);
 
 const REPORT = 'C2: hxxps://evil[.]com/gate.php (also 203.0.113.7:8443), drop kernel32.dll; admin[@]evil[.]ru';
 

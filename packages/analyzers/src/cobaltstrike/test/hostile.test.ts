@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { pseudoRandomBytes } from '@malpipe/analyzers/test/builders/pseudo-random';
 import { buildBeacon, concat, encodeSettings, encodeSleeve, int, ptr, sampleSettings, short, u32le } from '../../../test/builders/build-beacon.js';
 import { createBeaconScanner } from '../beacon-scanner.js';
 import { decodeSettings } from '../decode-settings.js';
@@ -15,18 +16,7 @@ function xor(bytes: Uint8Array, key: number): Uint8Array {
   return bytes.map((b) => b ^ key);
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
-function noise(length: number, seed = 0x9e3779b9): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+const noise = (length: number, seed = 0x9e3779b9): Uint8Array => pseudoRandomBytes(length, seed);
 
 describe('hostile input', () => {
   const block = encodeSettings(sampleSettings(), 4096);
